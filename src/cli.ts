@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/**
+ * `cri-shim [flags]`: parse flags, start the shim, drain and exit on SIGTERM/SIGINT.
+ */
+import { helpText, parseCli, unixPath } from './config.js';
+import { createLogger } from './logger.js';
+import { startShim } from './shim.js';
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseCli(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`cri-shim: ${(err as Error).message}\n\n${helpText()}\n`);
+    process.exit(2);
+  }
+  if (parsed.help) {
+    process.stdout.write(helpText() + '\n');
+    return;
+  }
+  if (parsed.printSocket) {
+    process.stdout.write(unixPath(parsed.config.listen) + '\n');
+    return;
+  }
+  const logger = createLogger(parsed.config.logLevel);
+  let shim;
+  try {
+    shim = await startShim(parsed.config, logger);
+  } catch (err) {
+    logger.fatal({ err: (err as Error).message }, 'cannot start');
+    process.stderr.write(`cri-shim: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    shim.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err: (err as Error).message }, 'unclean stop');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

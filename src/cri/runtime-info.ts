@@ -1,0 +1,86 @@
+/**
+ * Version, Status and RuntimeConfig: what crictl `version` and `info` print and what
+ * the kubelet polls to decide whether the node is Ready.
+ */
+import type Docker from 'dockerode';
+import type { ShimConfig } from '../config.js';
+import { dockerHealth } from '../runtime/docker.js';
+import { packageVersion } from '../paths.js';
+import { UnavailableError } from '../errors.js';
+import type { UnaryHandler } from './instrument.js';
+
+export const RUNTIME_NAME = 'cri-shim';
+/** The CRI API version we speak: the kubelet checks it is "v1". */
+export const RUNTIME_API_VERSION = 'v1';
+
+/** What Status needs from the CNI engine: whether a usable network config is loaded. */
+export interface NetworkReadiness {
+  status(): { ready: boolean; reason?: string; message?: string; network?: unknown };
+}
+
+export interface RuntimeInfoDeps {
+  config: ShimConfig;
+  docker: Docker;
+  network: NetworkReadiness;
+}
+
+interface Condition {
+  type: string;
+  status: boolean;
+  reason: string;
+  message: string;
+}
+
+export function runtimeInfoHandlers(deps: RuntimeInfoDeps): Record<string, UnaryHandler> {
+  const version = packageVersion();
+  return {
+    Version: async () => ({
+      // The version of the kubelet-runtime API itself, fixed by the CRI.
+      version: '0.1.0',
+      runtime_name: RUNTIME_NAME,
+      runtime_version: version,
+      runtime_api_version: RUNTIME_API_VERSION,
+    }),
+
+    Status: async (req: { verbose?: boolean }) => {
+      const docker = await dockerHealth(deps.docker);
+      const net = deps.network.status();
+      const conditions: Condition[] = [
+        {
+          type: 'RuntimeReady',
+          status: docker.reachable,
+          reason: docker.reachable ? '' : 'DockerUnreachable',
+          message: docker.reachable ? '' : `dockerd at ${deps.config.dockerEndpoint} does not answer: ${docker.error}`,
+        },
+        {
+          type: 'NetworkReady',
+          status: net.ready,
+          reason: net.ready ? '' : (net.reason ?? 'NetworkPluginNotReady'),
+          message: net.ready ? '' : (net.message ?? 'no valid CNI network config loaded'),
+        },
+      ];
+      // crictl info parses every value as JSON, so each entry is a JSON document.
+      const info: Record<string, string> = req.verbose
+        ? {
+            config: JSON.stringify(deps.config),
+            docker: JSON.stringify(docker),
+            cni: JSON.stringify(net),
+            socket: JSON.stringify(deps.config.listen),
+          }
+        : {};
+      return {
+        status: { conditions },
+        info,
+        // The default handler (""): Docker's default runtime, no RRO mounts or user namespaces.
+        runtime_handlers: [{ name: '', features: { recursive_read_only_mounts: false, user_namespaces: false } }],
+        features: { supplemental_groups_policy: false },
+      };
+    },
+
+    RuntimeConfig: async () => {
+      const docker = await dockerHealth(deps.docker);
+      if (!docker.reachable) throw new UnavailableError(`dockerd does not answer: ${docker.error}`);
+      return { linux: { cgroup_driver: docker.cgroupDriver === 'systemd' ? 'SYSTEMD' : 'CGROUPFS' } };
+    },
+  };
+}

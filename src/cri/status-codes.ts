@@ -1,0 +1,37 @@
+/**
+ * The one table from our error classes to gRPC status codes. Handlers throw domain
+ * errors; only this file knows what the kubelet sees.
+ */
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { ShimError, type ShimErrorCode } from '../errors.js';
+
+export const GRPC_CODE_OF: Readonly<Record<ShimErrorCode, GrpcStatus>> = {
+  INVALID_ARGUMENT: GrpcStatus.INVALID_ARGUMENT,
+  NOT_FOUND: GrpcStatus.NOT_FOUND,
+  ALREADY_EXISTS: GrpcStatus.ALREADY_EXISTS,
+  FAILED_PRECONDITION: GrpcStatus.FAILED_PRECONDITION,
+  UNAVAILABLE: GrpcStatus.UNAVAILABLE,
+  DEADLINE_EXCEEDED: GrpcStatus.DEADLINE_EXCEEDED,
+  UNIMPLEMENTED: GrpcStatus.UNIMPLEMENTED,
+  PERMISSION_DENIED: GrpcStatus.PERMISSION_DENIED,
+  RESOURCE_EXHAUSTED: GrpcStatus.RESOURCE_EXHAUSTED,
+  INTERNAL: GrpcStatus.INTERNAL,
+};
+
+/** Socket errors that mean dockerd (or another daemon we call) is not there. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+
+export interface GrpcFailure {
+  code: GrpcStatus;
+  details: string;
+}
+
+export function toGrpcFailure(err: unknown): GrpcFailure {
+  if (err instanceof ShimError) return { code: GRPC_CODE_OF[err.code], details: err.message };
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  if (typeof e?.code === 'string' && UNREACHABLE.has(e.code)) {
+    return { code: GrpcStatus.UNAVAILABLE, details: `dependency unreachable: ${message}` };
+  }
+  return { code: GrpcStatus.INTERNAL, details: message };
+}
