@@ -1,14 +1,19 @@
 /**
- * The composition root: builds the Docker client, the CNI engine and the gRPC server
- * from a ShimConfig, and tears them down in reverse.
+ * The composition root: builds the Docker client, the CNI engine, the pod runtime and
+ * the gRPC server from a ShimConfig, and tears them down in reverse.
  */
 import type { ShimConfig } from './config.js';
 import { unixPath } from './config.js';
 import type { Logger } from './logger.js';
+import { createCniEngine } from './cni/index.js';
 import { createDockerClient } from './runtime/docker.js';
+import { CniPodNetwork } from './runtime/cni-pod-network.js';
+import { DockerPodRuntime } from './runtime/pods.js';
 import { CriServer } from './cri/server.js';
-import { runtimeInfoHandlers, type NetworkReadiness } from './cri/runtime-info.js';
+import { runtimeInfoHandlers } from './cri/runtime-info.js';
 import { imageServiceHandlers } from './cri/image-service.js';
+import { sandboxHandlers } from './cri/sandbox-handlers.js';
+import { containerHandlers } from './cri/container-handlers.js';
 
 export interface RunningShim {
   socketPath: string;
@@ -16,27 +21,51 @@ export interface RunningShim {
 }
 
 export interface ShimOverrides {
-  /** Lets tests substitute the network readiness source. */
-  network?: NetworkReadiness;
+  /** Reload the CNI conf dir on change (default true; tests may turn it off). */
+  watchCni?: boolean;
 }
 
 export async function startShim(config: ShimConfig, logger: Logger, overrides: ShimOverrides = {}): Promise<RunningShim> {
   const docker = createDockerClient(config.dockerEndpoint);
-  const network: NetworkReadiness = overrides.network ?? {
-    status: () => ({ ready: false, reason: 'NetworkPluginNotReady', message: 'CNI engine not wired yet' }),
-  };
+  const cni = createCniEngine({
+    confDir: config.cniConfDir,
+    binDirs: config.cniBinDirs,
+    cacheDir: config.cniCacheDir,
+    pluginTimeoutMs: config.cniPluginTimeoutMs,
+    logger: logger.child({ component: 'cni' }),
+    watch: overrides.watchCni ?? true,
+  });
+  await cni.loadNetworks();
+  const pods = new DockerPodRuntime({
+    docker,
+    network: new CniPodNetwork(cni),
+    stateDir: config.stateDir,
+    pauseImage: config.pauseImage,
+    logger: logger.child({ component: 'pods' }),
+  });
+  await pods.load();
   const socketPath = unixPath(config.listen);
   const server = new CriServer({
     socketPath,
     logger,
-    runtimeHandlers: { ...runtimeInfoHandlers({ config, docker, network }) },
+    runtimeHandlers: {
+      ...runtimeInfoHandlers({ config, docker, network: cni }),
+      ...sandboxHandlers(pods),
+      ...containerHandlers(pods),
+    },
     imageHandlers: imageServiceHandlers({ config, docker, logger }),
   });
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    cni.close();
+    throw err;
+  }
   return {
     socketPath,
     stop: async (graceMs = 5000) => {
       await server.stop(graceMs);
+      cni.close();
     },
   };
 }

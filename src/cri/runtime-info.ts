@@ -15,7 +15,7 @@ export const RUNTIME_API_VERSION = 'v1';
 
 /** What Status needs from the CNI engine: whether a usable network config is loaded. */
 export interface NetworkReadiness {
-  status(): { ready: boolean; reason?: string; message?: string; network?: unknown };
+  status(): Promise<{ ready: boolean; reason?: string; message?: string; network?: unknown }>;
 }
 
 export interface RuntimeInfoDeps {
@@ -44,7 +44,7 @@ export function runtimeInfoHandlers(deps: RuntimeInfoDeps): Record<string, Unary
 
     Status: async (req: { verbose?: boolean }) => {
       const docker = await dockerHealth(deps.docker);
-      const net = deps.network.status();
+      const net = await deps.network.status();
       const conditions: Condition[] = [
         {
           type: 'RuntimeReady',

@@ -57,3 +57,43 @@ describe('Status with dockerd unreachable', () => {
     await expect(t.call(t.runtime, 'RuntimeConfig', {})).rejects.toMatchObject({ code: status.UNAVAILABLE });
   });
 });
+
+describe('NetworkReady follows the CNI conf dir', () => {
+  let t: TestShim;
+  beforeAll(async () => {
+    t = await startTestShim();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('is false with a reason and the rejected file named, then true once a valid config appears', async () => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    mkdirSync(t.config.cniConfDir, { recursive: true });
+    writeFileSync(join(t.config.cniConfDir, '05-broken.conflist'), '{ "cniVersion": "1.0.0", ');
+    const deadline = Date.now() + 10_000;
+    let net: any;
+    for (;;) {
+      const res = await t.call(t.runtime, 'Status', {});
+      net = condition(res, 'NetworkReady');
+      if (net.message.includes('05-broken.conflist') || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(net.status).toBe(false);
+    expect(net.reason).not.toBe('');
+    expect(net.message).toContain('05-broken.conflist');
+
+    writeFileSync(
+      join(t.config.cniConfDir, '10-ok.conflist'),
+      JSON.stringify({ cniVersion: '1.0.0', name: 'status-test', plugins: [{ type: 'loopback' }] }),
+    );
+    for (;;) {
+      const res = await t.call(t.runtime, 'Status', {});
+      net = condition(res, 'NetworkReady');
+      if (net.status || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(net.status).toBe(true);
+  });
+});

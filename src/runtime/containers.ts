@@ -1,0 +1,158 @@
+/**
+ * Workload containers: create (joined into the sandbox's namespaces), start, stop,
+ * remove, status and list. Records live in our store; live state comes from Docker.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { containerCreateOptions } from './container-config.js';
+import { UNKNOWN_STATE, liveState, stateName } from './container-state.js';
+import { dockerMessage, dockerStatus, ignoreGoneOrDone } from './docker-errors.js';
+import type { JsonStore } from './json-store.js';
+import { managedFilter, matchesSelector } from './labels.js';
+import { nowNs } from './time.js';
+import type { ContainerRecord, ContainerSpec, SandboxRecord } from './types.js';
+import type { ContainerFilter, ContainerView } from './views.js';
+
+export interface ContainerDeps {
+  docker: Docker;
+  store: JsonStore<ContainerRecord>;
+  logger: Logger;
+}
+
+async function imageId(docker: Docker, image: string): Promise<string> {
+  try {
+    return (await docker.getImage(image).inspect()).Id;
+  } catch (err) {
+    if (dockerStatus(err) === 404) throw new NotFoundError(`image "${image}" is not present on the node; pull it first`);
+    throw err;
+  }
+}
+
+/**
+ * A container of the same name (same pod, container name and attempt) exists when the
+ * kubelet retries a CreateContainer that timed out. One that never started is the
+ * leftover of that first try: remove it and create afresh, as cri-dockerd does.
+ */
+async function clearNameConflict(deps: ContainerDeps, name: string): Promise<void> {
+  const [existing] = await deps.docker.listContainers({ all: true, filters: { name: [`^/${name}$`] } });
+  if (!existing) return;
+  if (existing.State !== 'created') {
+    throw new FailedPreconditionError(`container name ${name} is already used by ${existing.Id.slice(0, 12)} (${existing.State})`);
+  }
+  deps.logger.info({ name, stale: existing.Id }, 'removing never-started container left by an earlier attempt');
+  await ignoreGoneOrDone(deps.docker.getContainer(existing.Id).remove({ force: true }));
+  await deps.store.delete(existing.Id);
+}
+
+export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecord, spec: ContainerSpec): Promise<ContainerRecord> {
+  if (sandbox.state !== 'ready') {
+    throw new FailedPreconditionError(`sandbox ${sandbox.id} is not ready; cannot create container ${spec.name}`);
+  }
+  if (spec.security.privileged && !sandbox.spec.privileged) {
+    // As containerd: a privileged container needs a privileged pod.
+    throw new InvalidArgumentError(`container ${spec.name} is privileged but its sandbox ${sandbox.id} is not`);
+  }
+  const ref = await imageId(deps.docker, spec.image);
+  const options = containerCreateOptions(spec, sandbox, (path) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new InvalidArgumentError(`seccomp localhost profile ${path}: ${(err as Error).message}`);
+    }
+  });
+  await clearNameConflict(deps, options.name!);
+  let created: Docker.Container;
+  try {
+    created = await deps.docker.createContainer(options);
+  } catch (err) {
+    throw new InvalidArgumentError(`CreateContainer ${spec.name}: Docker refused it: ${dockerMessage(err)}`);
+  }
+  const logDir = sandbox.spec.logDirectory;
+  const record: ContainerRecord = {
+    id: created.id,
+    sandboxId: sandbox.id,
+    spec,
+    imageRef: ref,
+    createdAt: nowNs(),
+    logPath: logDir && spec.logPath ? join(logDir, spec.logPath) : '',
+  };
+  try {
+    await deps.store.put(record);
+  } catch (err) {
+    await ignoreGoneOrDone(created.remove({ force: true }));
+    throw err;
+  }
+  return record;
+}
+
+function mustGet(deps: ContainerDeps, id: string): ContainerRecord {
+  const record = deps.store.resolve(id);
+  if (!record) throw new NotFoundError(`container "${id}" not found`);
+  return record;
+}
+
+export async function startContainer(deps: ContainerDeps, id: string): Promise<void> {
+  const record = mustGet(deps, id);
+  try {
+    await deps.docker.getContainer(record.id).start();
+  } catch (err) {
+    const status = dockerStatus(err);
+    if (status === 304) return;
+    if (status === 404) throw new NotFoundError(`container "${id}": its Docker container is gone`);
+    throw new FailedPreconditionError(`StartContainer ${record.spec.name}: ${dockerMessage(err)}`);
+  }
+}
+
+/** SIGTERM, then SIGKILL after `timeoutSeconds` (Docker's stop does exactly that). */
+export async function stopContainer(deps: ContainerDeps, id: string, timeoutSeconds: number): Promise<void> {
+  // Only our own containers: an id we never created may belong to someone else on this dockerd.
+  const record = deps.store.resolve(id);
+  if (!record) return;
+  await ignoreGoneOrDone(deps.docker.getContainer(record.id).stop({ t: Math.max(0, Math.floor(timeoutSeconds)) }));
+}
+
+export async function removeContainer(deps: ContainerDeps, id: string): Promise<void> {
+  const record = deps.store.resolve(id);
+  if (!record) return;
+  await ignoreGoneOrDone(deps.docker.getContainer(record.id).remove({ force: true }));
+  await deps.store.delete(record.id);
+}
+
+export async function containerStatus(deps: ContainerDeps, id: string): Promise<ContainerView> {
+  const record = mustGet(deps, id);
+  try {
+    const info = await deps.docker.getContainer(record.id).inspect();
+    return { record, live: liveState(info.State), image: record.spec.image };
+  } catch (err) {
+    if (dockerStatus(err) !== 404) throw err;
+    return { record, live: UNKNOWN_STATE, image: record.spec.image };
+  }
+}
+
+export async function listContainers(deps: ContainerDeps, filter: ContainerFilter): Promise<ContainerView[]> {
+  let records = deps.store.list();
+  if (filter.id) {
+    const one = deps.store.resolve(filter.id);
+    records = one ? [one] : [];
+  }
+  if (filter.sandboxId) records = records.filter((r) => r.sandboxId === filter.sandboxId || r.sandboxId.startsWith(filter.sandboxId!));
+  records = records.filter((r) => matchesSelector(r.spec.labels, filter.labelSelector));
+  if (!records.length) return [];
+  // One Docker list for every container, not an inspect per container.
+  const docker = new Map(
+    (await deps.docker.listContainers({ all: true, filters: managedFilter('container') })).map((c) => [c.Id, c]),
+  );
+  const views = records.map((record): ContainerView => {
+    const c = docker.get(record.id);
+    const live = c ? { ...UNKNOWN_STATE, state: stateName(c.State), reason: '', message: '' } : UNKNOWN_STATE;
+    return { record, live, image: record.spec.image };
+  });
+  return filter.state ? views.filter((v) => v.live.state === filter.state) : views;
+}
+
+export function containersOf(deps: ContainerDeps, sandboxId: string): ContainerRecord[] {
+  return deps.store.list().filter((r) => r.sandboxId === sandboxId);
+}

@@ -1,0 +1,124 @@
+/**
+ * The runtime's face towards src/cri: sandboxes and the containers in them. It owns
+ * the two state stores and wires the sandbox steps to the container operations.
+ */
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { NotFoundError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import * as containers from './containers.js';
+import { JsonStore } from './json-store.js';
+import type { PodNetwork } from './pod-network.js';
+import { listSandboxes, sandboxView } from './sandbox-query.js';
+import { runSandbox } from './sandbox-run.js';
+import { removeSandbox, stopSandbox, type PodContainers } from './sandbox-teardown.js';
+import type { ContainerRecord, ContainerSpec, SandboxRecord, SandboxSpec } from './types.js';
+import type { ContainerFilter, ContainerView, SandboxFilter, SandboxView } from './views.js';
+
+export interface PodRuntime {
+  runSandbox(spec: SandboxSpec): Promise<SandboxRecord>;
+  stopSandbox(id: string): Promise<void>;
+  removeSandbox(id: string): Promise<void>;
+  sandboxStatus(id: string): Promise<SandboxView>;
+  listSandboxes(filter: SandboxFilter): Promise<SandboxView[]>;
+  createContainer(sandboxId: string, spec: ContainerSpec): Promise<ContainerRecord>;
+  startContainer(id: string): Promise<void>;
+  stopContainer(id: string, timeoutSeconds: number): Promise<void>;
+  removeContainer(id: string): Promise<void>;
+  containerStatus(id: string): Promise<ContainerView>;
+  listContainers(filter: ContainerFilter): Promise<ContainerView[]>;
+}
+
+export interface PodRuntimeOptions {
+  docker: Docker;
+  network: PodNetwork;
+  stateDir: string;
+  pauseImage: string;
+  logger: Logger;
+}
+
+export class DockerPodRuntime implements PodRuntime {
+  private readonly sandboxes: JsonStore<SandboxRecord>;
+  private readonly containerDeps: containers.ContainerDeps;
+
+  constructor(private readonly opts: PodRuntimeOptions) {
+    this.sandboxes = new JsonStore(join(opts.stateDir, 'sandboxes'), opts.logger);
+    this.containerDeps = {
+      docker: opts.docker,
+      store: new JsonStore(join(opts.stateDir, 'containers'), opts.logger),
+      logger: opts.logger,
+    };
+  }
+
+  /** Reads the state dir: sandboxes and their IPs survive a shim restart. */
+  async load(): Promise<void> {
+    await this.sandboxes.load();
+    await this.containerDeps.store.load();
+  }
+
+  private readonly podContainers: PodContainers = {
+    stopAll: async (sandboxId) => {
+      await Promise.all(containers.containersOf(this.containerDeps, sandboxId).map((c) => containers.stopContainer(this.containerDeps, c.id, 0)));
+    },
+    removeAll: async (sandboxId) => {
+      for (const c of containers.containersOf(this.containerDeps, sandboxId)) await containers.removeContainer(this.containerDeps, c.id);
+    },
+  };
+
+  private teardownDeps() {
+    return { docker: this.opts.docker, store: this.sandboxes, network: this.opts.network, containers: this.podContainers, logger: this.opts.logger };
+  }
+
+  private mustGetSandbox(id: string): SandboxRecord {
+    const record = this.sandboxes.resolve(id);
+    if (!record) throw new NotFoundError(`pod sandbox "${id}" not found`);
+    return record;
+  }
+
+  runSandbox(spec: SandboxSpec): Promise<SandboxRecord> {
+    const { docker, network, pauseImage, logger } = this.opts;
+    return runSandbox({ docker, network, pauseImage, logger, store: this.sandboxes }, spec);
+  }
+
+  async stopSandbox(id: string): Promise<void> {
+    const record = this.sandboxes.resolve(id);
+    if (record) await stopSandbox(this.teardownDeps(), record);
+  }
+
+  async removeSandbox(id: string): Promise<void> {
+    const record = this.sandboxes.resolve(id);
+    if (record) await removeSandbox(this.teardownDeps(), record);
+  }
+
+  sandboxStatus(id: string): Promise<SandboxView> {
+    return sandboxView(this.opts.docker, this.mustGetSandbox(id));
+  }
+
+  listSandboxes(filter: SandboxFilter): Promise<SandboxView[]> {
+    return listSandboxes(this.opts.docker, this.sandboxes, filter);
+  }
+
+  createContainer(sandboxId: string, spec: ContainerSpec): Promise<ContainerRecord> {
+    return containers.createContainer(this.containerDeps, this.mustGetSandbox(sandboxId), spec);
+  }
+
+  startContainer(id: string): Promise<void> {
+    return containers.startContainer(this.containerDeps, id);
+  }
+
+  stopContainer(id: string, timeoutSeconds: number): Promise<void> {
+    return containers.stopContainer(this.containerDeps, id, timeoutSeconds);
+  }
+
+  removeContainer(id: string): Promise<void> {
+    return containers.removeContainer(this.containerDeps, id);
+  }
+
+  containerStatus(id: string): Promise<ContainerView> {
+    return containers.containerStatus(this.containerDeps, id);
+  }
+
+  listContainers(filter: ContainerFilter): Promise<ContainerView[]> {
+    return containers.listContainers(this.containerDeps, filter);
+  }
+}

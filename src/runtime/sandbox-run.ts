@@ -1,0 +1,183 @@
+/**
+ * RunPodSandbox, as numbered steps with an undo stack: either the pod ends up with a
+ * running pause container, an attached network and a state file, or nothing of it
+ * is left (no container, no IP, no veth, no file).
+ */
+import { randomBytes } from 'node:crypto';
+import type Docker from 'dockerode';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, ShimError, errorMessage } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { dockerMessage, dockerStatus, ignoreGoneOrDone } from './docker-errors.js';
+import type { JsonStore } from './json-store.js';
+import { dockerLabels } from './labels.js';
+import { sandboxContainerName } from './naming.js';
+import { clampOomScoreAdj } from './oom.js';
+import { renderHosts, renderResolvConf, writePodFile } from './pod-files.js';
+import { bandwidthFromAnnotations, type PodAttachment, type PodNetwork } from './pod-network.js';
+import { nowNs } from './time.js';
+import type { SandboxRecord, SandboxSpec } from './types.js';
+import { UndoStack } from './undo.js';
+
+/** The kubelet gives the pause container no score; containerd's default is this. */
+const PAUSE_OOM_SCORE_ADJ = -998;
+
+export interface SandboxRunDeps {
+  docker: Docker;
+  store: JsonStore<SandboxRecord>;
+  network: PodNetwork;
+  pauseImage: string;
+  logger: Logger;
+}
+
+/** Which step failed, for the error the kubelet shows in its events. */
+class StepError extends ShimError {
+  constructor(step: string, cause: unknown) {
+    super(`RunPodSandbox: ${step}: ${errorMessage(cause)}`, { cause });
+    // Keep the cause's gRPC meaning (e.g. INVALID_ARGUMENT from a bad config).
+    (this as { code: ShimError['code'] }).code = cause instanceof ShimError ? cause.code : 'INTERNAL';
+  }
+}
+
+async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new StepError(name, err);
+  }
+}
+
+export function attachmentOf(record: SandboxRecord): PodAttachment {
+  return {
+    sandboxId: record.id,
+    pauseContainerId: record.pauseContainerId,
+    netnsPath: record.netnsPath,
+    pod: record.spec.metadata,
+    portMappings: record.spec.portMappings,
+    bandwidth: bandwidthFromAnnotations(record.spec.annotations),
+  };
+}
+
+async function checkRuntimeHandler(docker: Docker, handler: string): Promise<void> {
+  if (handler === '') return;
+  const info = await docker.info();
+  const known = Object.keys((info as { Runtimes?: Record<string, unknown> }).Runtimes ?? {});
+  if (!known.includes(handler)) {
+    throw new InvalidArgumentError(`runtime_handler "${handler}" is not a Docker runtime (known: ${known.join(', ') || 'none'})`);
+  }
+}
+
+function pauseCreateOptions(id: string, spec: SandboxSpec, image: string): Docker.ContainerCreateOptions {
+  const hostNetwork = spec.namespaces.network === 'node';
+  const md = spec.metadata;
+  return {
+    name: sandboxContainerName(md, md.attempt),
+    Image: image,
+    // With the host's network the pod also has the host's name: Docker refuses both.
+    Hostname: hostNetwork ? undefined : spec.hostname || md.name,
+    Labels: dockerLabels(
+      { kind: 'sandbox', sandboxId: id, podName: md.name, podNamespace: md.namespace, podUid: md.uid },
+      spec.labels,
+      spec.annotations,
+    ),
+    HostConfig: {
+      NetworkMode: hostNetwork ? 'host' : 'none',
+      IpcMode: spec.namespaces.ipc === 'node' ? 'host' : 'shareable',
+      PidMode: spec.namespaces.pid === 'node' ? 'host' : '',
+      CgroupParent: spec.cgroupParent || undefined,
+      Sysctls: Object.keys(spec.sysctls).length ? spec.sysctls : undefined,
+      OomScoreAdj: clampOomScoreAdj(PAUSE_OOM_SCORE_ADJ),
+      RestartPolicy: { Name: 'no' },
+    },
+  };
+}
+
+async function findByName(docker: Docker, name: string): Promise<Docker.ContainerInfo | undefined> {
+  const list = await docker.listContainers({ all: true, filters: { name: [`^/${name}$`] } });
+  return list[0];
+}
+
+export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec): Promise<SandboxRecord> {
+  const { docker, store, network, logger } = deps;
+  const id = randomBytes(32).toString('hex');
+  const log = logger.child({ sandbox: id });
+  const undo = new UndoStack(log);
+  try {
+    // 1. Inputs that need Docker to check.
+    await step('checking runtime handler', () => checkRuntimeHandler(docker, spec.runtimeHandler));
+    await step('checking pause image', async () => {
+      try {
+        await docker.getImage(deps.pauseImage).inspect();
+      } catch (err) {
+        if (dockerStatus(err) === 404) {
+          throw new FailedPreconditionError(`pause image ${deps.pauseImage} is not present (hack/setup.sh builds it)`);
+        }
+        throw err;
+      }
+    });
+    const options = pauseCreateOptions(id, spec, deps.pauseImage);
+    const existing = await findByName(docker, options.name!);
+    if (existing) {
+      throw new AlreadyExistsError(
+        `RunPodSandbox: pod ${spec.metadata.namespace}/${spec.metadata.name} attempt ${spec.metadata.attempt} already has a sandbox container ${existing.Id.slice(0, 12)} (${options.name})`,
+      );
+    }
+
+    // 2. The pause container: it holds the pod's namespaces.
+    const container = await step('creating pause container', async () => {
+      try {
+        return await docker.createContainer(options);
+      } catch (err) {
+        throw new Error(dockerMessage(err));
+      }
+    });
+    undo.push('remove pause container', () => ignoreGoneOrDone(container.remove({ force: true })));
+    await step('starting pause container', async () => {
+      try {
+        await container.start();
+      } catch (err) {
+        throw new Error(dockerMessage(err));
+      }
+    });
+    const inspect = await step('inspecting pause container', () => container.inspect());
+    if (spec.dns) {
+      await step('writing resolv.conf', () => writePodFile(inspect.ResolvConfPath, renderResolvConf(spec.dns!)));
+    }
+
+    // 3. State on disk before any network change, so a crash mid-ADD still tears down.
+    const podNetwork = spec.namespaces.network !== 'node';
+    const record: SandboxRecord = {
+      id,
+      pauseContainerId: container.id,
+      spec,
+      createdAt: nowNs(),
+      state: 'notready',
+      netnsPath: podNetwork ? inspect.NetworkSettings.SandboxKey : '',
+      ips: [],
+      network: podNetwork ? { attached: true, ifName: 'eth0', result: null } : null,
+    };
+    await step('writing sandbox state', () => store.put(record));
+    undo.push('delete sandbox state', () => store.delete(id));
+
+    // 4. The CNI chain against the pause container's namespace.
+    if (podNetwork) {
+      const att = attachmentOf(record);
+      undo.push('CNI DEL', () => network.detach(att));
+      const attached = await step('CNI ADD', () => network.attach(att));
+      record.ips = attached.ips;
+      record.network = { attached: true, ifName: attached.ifName, result: attached.result };
+      await step('writing /etc/hosts', () =>
+        writePodFile(inspect.HostsPath, renderHosts(spec.hostname || spec.metadata.name, attached.ips)),
+      );
+    }
+
+    // 5. Ready.
+    record.state = 'ready';
+    await step('writing sandbox state', () => store.put(record));
+    undo.clear();
+    log.info({ pause: container.id, ips: record.ips }, 'sandbox ready');
+    return record;
+  } catch (err) {
+    await undo.run();
+    throw err;
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * A CNI chain that fails half-way: RunPodSandbox fails with the plugin's message and
+ * nothing of the pod remains (container, IP, veth, state file).
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestShim, uniqueId, type TestShim } from '../../helpers/shim.js';
+import { createPodNetEnv, sh, type PodNetEnv } from '../../helpers/pod-net.js';
+
+describe('RunPodSandbox rolls back when the CNI chain fails', () => {
+  let env: PodNetEnv;
+  let t: TestShim;
+  const uid = uniqueId('rollback');
+
+  beforeAll(async () => {
+    // bridge + host-local succeed (an IP is reserved, a veth made), then the last plugin fails.
+    env = createPodNetEnv(1, [{ type: 'always-fails' }]);
+    t = await startTestShim({
+      stateDir: join(env.dir, 'state'),
+      cniConfDir: env.confDir,
+      cniBinDirs: env.binDirs,
+      cniCacheDir: env.cacheDir,
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    for (const c of sh('docker', ['ps', '-aq', '--filter', `label=io.kubernetes.pod.uid=${uid}`]).split('\n').filter(Boolean)) {
+      sh('docker', ['rm', '-f', c]);
+    }
+    env?.cleanup();
+  });
+
+  it("fails with the plugin's message and leaves nothing behind", async () => {
+    const config = {
+      metadata: { name: 'doomed', uid, namespace: 'crt', attempt: 0 },
+      hostname: 'doomed',
+      linux: { security_context: { namespace_options: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } } },
+    };
+    const err = await t.call(t.runtime, 'RunPodSandbox', { config }).then(
+      () => undefined,
+      (e: any) => e,
+    );
+    expect(err, 'RunPodSandbox must fail').toBeDefined();
+    expect(err.details).toContain('CNI ADD');
+    expect(err.details).toContain('test plugin refuses ADD');
+    expect(err.details).toContain('always-fails');
+
+    expect(sh('docker', ['ps', '-aq', '--filter', `label=io.kubernetes.pod.uid=${uid}`]).trim()).toBe('');
+    expect(env.reservedIps()).toEqual([]);
+    expect(env.bridgePorts()).toEqual([]);
+    expect(readdirSync(join(env.dir, 'state', 'sandboxes'))).toEqual([]);
+    const list = await t.call(t.runtime, 'ListPodSandbox', {});
+    expect(list.items).toEqual([]);
+  });
+});

@@ -1,0 +1,112 @@
+/**
+ * A CNI environment of a test suite's own: conf dir, bridge, subnet, host-local data
+ * dir and cache dir, none shared with the node's real network or other suites.
+ * Pod suites use subnets 10.88.20.0/24 … 10.88.29.0/24 (one per suite, by index).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'pods');
+
+export interface PodNetEnv {
+  dir: string;
+  confDir: string;
+  cacheDir: string;
+  dataDir: string;
+  binDirs: string[];
+  bridge: string;
+  subnet: string;
+  /** host-local files that are IP reservations (not its lock or last-reserved markers). */
+  reservedIps(): string[];
+  /** Host-side veths still attached to our bridge. */
+  bridgePorts(): string[];
+  cleanup(): void;
+}
+
+export function sh(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function createPodNetEnv(index: number, extraPlugins: object[] = []): PodNetEnv {
+  const dir = mkdtempSync(join(tmpdir(), 'cri-shim-pods-'));
+  const confDir = join(dir, 'net.d');
+  const cacheDir = join(dir, 'cni-cache');
+  const dataDir = join(dir, 'ipam');
+  mkdirSync(confDir);
+  const bridge = `crt${index}${Math.random().toString(36).slice(2, 7)}`;
+  const subnet = `10.88.${20 + index}.0/24`;
+  const conflist = {
+    cniVersion: '1.0.0',
+    name: `crt-${index}`,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge,
+        isGateway: true,
+        ipMasq: false,
+        hairpinMode: true,
+        ipam: { type: 'host-local', dataDir, ranges: [[{ subnet }]] },
+      },
+      { type: 'portmap', capabilities: { portMappings: true } },
+      { type: 'firewall' },
+      ...extraPlugins,
+    ],
+  };
+  writeFileSync(join(confDir, '10-test.conflist'), JSON.stringify(conflist, null, 2));
+  const netDir = join(dataDir, `crt-${index}`);
+  return {
+    dir,
+    confDir,
+    cacheDir,
+    dataDir,
+    binDirs: ['/usr/lib/cni', FIXTURES],
+    bridge,
+    subnet,
+    reservedIps: () =>
+      existsSync(netDir) ? readdirSync(netDir).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip')) : [],
+    bridgePorts: () => {
+      try {
+        return sh('ip', ['-o', 'link', 'show', 'master', bridge])
+          .split('\n')
+          .filter(Boolean);
+      } catch {
+        return [];
+      }
+    },
+    cleanup: () => {
+      try {
+        sh('ip', ['link', 'del', bridge]);
+      } catch {
+        // already gone
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Docker containers carrying our sandbox id label, running or not. */
+export function dockerContainersOfSandbox(sandboxId: string): string[] {
+  return sh('docker', ['ps', '-aq', '--filter', `label=io.cri-shim.sandbox-id=${sandboxId}`]).split('\n').filter(Boolean);
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+export async function httpGet(url: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  return { status: res.status, body: await res.text() };
+}
