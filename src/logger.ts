@@ -1,4 +1,4 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
 
@@ -15,10 +15,21 @@ const REDACT_PATHS = [
   '*.registry_token',
   'req.auth',
   'request.auth',
+  'credentials',
+  '*.credentials',
+  '*.identityToken',
+  '*.registryToken',
+  '*.identitytoken',
+  '*.registrytoken',
+  'authconfig',
+  '*.authconfig',
+  '*.headers["X-Registry-Auth"]',
 ];
 
-export function createLogger(level: LevelWithSilent = 'info'): Logger {
-  return pino({ level, base: { app: 'cri-shim' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+/** `destination` defaults to stdout; tests pass a stream to read what was logged. */
+export function createLogger(level: LevelWithSilent = 'info', destination?: DestinationStream): Logger {
+  const options = { level, base: { app: 'cri-shim' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** A logger that drops everything: the default for library code used outside the shim. */
