@@ -14,6 +14,7 @@ import { runtimeInfoHandlers } from './cri/runtime-info.js';
 import { imageServiceHandlers } from './cri/image-service.js';
 import { sandboxHandlers } from './cri/sandbox-handlers.js';
 import { containerHandlers } from './cri/container-handlers.js';
+import { eventsHandlers } from './cri/events-handlers.js';
 
 export interface RunningShim {
   socketPath: string;
@@ -52,12 +53,14 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
       ...runtimeInfoHandlers({ config, docker, network: cni }),
       ...sandboxHandlers(pods),
       ...containerHandlers(pods),
+      ...eventsHandlers(pods),
     },
     imageHandlers: imageServiceHandlers({ config, docker, logger }),
   });
   try {
     await server.start();
   } catch (err) {
+    pods.close();
     cni.close();
     throw err;
   }
@@ -65,6 +68,7 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
     socketPath,
     stop: async (graceMs = 5000) => {
       await server.stop(graceMs);
+      pods.close();
       cni.close();
     },
   };

@@ -2,7 +2,7 @@
  * The CNI engine: the default network from the conf dir, attachments through the
  * plugin chain, and the cache that lets DEL and GC work from what ADD actually did.
  */
-import { stat } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { FailedPreconditionError, InternalError, InvalidArgumentError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -546,15 +546,21 @@ function cacheEntry(net: ResolvedNetwork, rt: RuntimeArgs): CniCacheEntry {
   };
 }
 
+/** statfs(2) type of nsfs, the filesystem of a live namespace handle. */
+const NSFS_MAGIC = 0x6e736673;
+
 /**
  * A netns that is gone is passed as "" (SPEC: without CNI_NETNS plugins clean up what
- * they can), rather than a dangling path some plugins would fail on.
+ * they can), rather than a dangling path some plugins would fail on. "Gone" includes a
+ * path that still exists but no longer holds a namespace: Docker unmounts a stopped
+ * container's netns and leaves the empty file, on which the bridge plugin fails with
+ * "unknown FS magic".
  */
 async function existingNetns(netns: string | undefined): Promise<string> {
   if (!netns) return '';
   try {
-    await stat(netns);
-    return netns;
+    const fs = await statfs(netns);
+    return fs.type === NSFS_MAGIC ? netns : '';
   } catch {
     return '';
   }

@@ -8,10 +8,11 @@ import type Docker from 'dockerode';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { containerCreateOptions } from './container-config.js';
-import { UNKNOWN_STATE, liveState, stateName } from './container-state.js';
+import { UNKNOWN_STATE } from './container-state.js';
 import { dockerMessage, dockerStatus, ignoreGoneOrDone } from './docker-errors.js';
 import type { JsonStore } from './json-store.js';
-import { managedFilter, matchesSelector } from './labels.js';
+import { matchesSelector } from './labels.js';
+import type { LiveView } from './live-view.js';
 import { nowNs } from './time.js';
 import type { ContainerRecord, ContainerSpec, SandboxRecord } from './types.js';
 import type { ContainerFilter, ContainerView } from './views.js';
@@ -19,6 +20,7 @@ import type { ContainerFilter, ContainerView } from './views.js';
 export interface ContainerDeps {
   docker: Docker;
   store: JsonStore<ContainerRecord>;
+  live: LiveView;
   logger: Logger;
 }
 
@@ -85,6 +87,7 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
     await ignoreGoneOrDone(created.remove({ force: true }));
     throw err;
   }
+  await deps.live.refresh(record.id);
   return record;
 }
 
@@ -103,6 +106,8 @@ export async function startContainer(deps: ContainerDeps, id: string): Promise<v
     if (status === 304) return;
     if (status === 404) throw new NotFoundError(`container "${id}": its Docker container is gone`);
     throw new FailedPreconditionError(`StartContainer ${record.spec.name}: ${dockerMessage(err)}`);
+  } finally {
+    await deps.live.refresh(record.id);
   }
 }
 
@@ -112,24 +117,20 @@ export async function stopContainer(deps: ContainerDeps, id: string, timeoutSeco
   const record = deps.store.resolve(id);
   if (!record) return;
   await ignoreGoneOrDone(deps.docker.getContainer(record.id).stop({ t: Math.max(0, Math.floor(timeoutSeconds)) }));
+  await deps.live.refresh(record.id);
 }
 
 export async function removeContainer(deps: ContainerDeps, id: string): Promise<void> {
   const record = deps.store.resolve(id);
   if (!record) return;
   await ignoreGoneOrDone(deps.docker.getContainer(record.id).remove({ force: true }));
+  deps.live.forget(record.id);
   await deps.store.delete(record.id);
 }
 
 export async function containerStatus(deps: ContainerDeps, id: string): Promise<ContainerView> {
   const record = mustGet(deps, id);
-  try {
-    const info = await deps.docker.getContainer(record.id).inspect();
-    return { record, live: liveState(info.State), image: record.spec.image };
-  } catch (err) {
-    if (dockerStatus(err) !== 404) throw err;
-    return { record, live: UNKNOWN_STATE, image: record.spec.image };
-  }
+  return { record, live: deps.live.get(record.id) ?? UNKNOWN_STATE, image: record.spec.image };
 }
 
 export async function listContainers(deps: ContainerDeps, filter: ContainerFilter): Promise<ContainerView[]> {
@@ -140,16 +141,11 @@ export async function listContainers(deps: ContainerDeps, filter: ContainerFilte
   }
   if (filter.sandboxId) records = records.filter((r) => r.sandboxId === filter.sandboxId || r.sandboxId.startsWith(filter.sandboxId!));
   records = records.filter((r) => matchesSelector(r.spec.labels, filter.labelSelector));
-  if (!records.length) return [];
-  // One Docker list for every container, not an inspect per container.
-  const docker = new Map(
-    (await deps.docker.listContainers({ all: true, filters: managedFilter('container') })).map((c) => [c.Id, c]),
-  );
-  const views = records.map((record): ContainerView => {
-    const c = docker.get(record.id);
-    const live = c ? { ...UNKNOWN_STATE, state: stateName(c.State), reason: '', message: '' } : UNKNOWN_STATE;
-    return { record, live, image: record.spec.image };
-  });
+  const views = records.map((record): ContainerView => ({
+    record,
+    live: deps.live.get(record.id) ?? UNKNOWN_STATE,
+    image: record.spec.image,
+  }));
   return filter.state ? views.filter((v) => v.live.state === filter.state) : views;
 }
 

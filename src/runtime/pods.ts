@@ -8,6 +8,9 @@ import { NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import * as containers from './containers.js';
 import { JsonStore } from './json-store.js';
+import { LiveView } from './live-view.js';
+import type { DockerContainerEvent } from './docker-events.js';
+import { toPodEvent, type PodEvent } from './pod-events.js';
 import type { PodNetwork } from './pod-network.js';
 import { listSandboxes, sandboxView } from './sandbox-query.js';
 import { runSandbox } from './sandbox-run.js';
@@ -27,6 +30,7 @@ export interface PodRuntime {
   removeContainer(id: string): Promise<void>;
   containerStatus(id: string): Promise<ContainerView>;
   listContainers(filter: ContainerFilter): Promise<ContainerView[]>;
+  subscribe(listener: (event: PodEvent) => void): () => void;
 }
 
 export interface PodRuntimeOptions {
@@ -40,11 +44,15 @@ export interface PodRuntimeOptions {
 export class DockerPodRuntime implements PodRuntime {
   private readonly sandboxes: JsonStore<SandboxRecord>;
   private readonly containerDeps: containers.ContainerDeps;
+  /** Live state of every container we made, pause containers included. */
+  readonly live: LiveView;
 
   constructor(private readonly opts: PodRuntimeOptions) {
     this.sandboxes = new JsonStore(join(opts.stateDir, 'sandboxes'), opts.logger);
+    this.live = new LiveView(opts.docker, opts.logger);
     this.containerDeps = {
       docker: opts.docker,
+      live: this.live,
       store: new JsonStore(join(opts.stateDir, 'containers'), opts.logger),
       logger: opts.logger,
     };
@@ -54,6 +62,22 @@ export class DockerPodRuntime implements PodRuntime {
   async load(): Promise<void> {
     await this.sandboxes.load();
     await this.containerDeps.store.load();
+    await this.live.start();
+  }
+
+  /** Stops following Docker's events. */
+  close(): void {
+    this.live.stop();
+  }
+
+  /** Calls `listener` for every lifecycle event of our sandboxes and containers; returns the unsubscribe. */
+  subscribe(listener: (event: PodEvent) => void): () => void {
+    const onDocker = (e: DockerContainerEvent) => {
+      const event = toPodEvent(e);
+      if (event) listener(event);
+    };
+    this.live.emitter.on('event', onDocker);
+    return () => this.live.emitter.off('event', onDocker);
   }
 
   private readonly podContainers: PodContainers = {
@@ -66,7 +90,7 @@ export class DockerPodRuntime implements PodRuntime {
   };
 
   private teardownDeps() {
-    return { docker: this.opts.docker, store: this.sandboxes, network: this.opts.network, containers: this.podContainers, logger: this.opts.logger };
+    return { docker: this.opts.docker, live: this.live, store: this.sandboxes, network: this.opts.network, containers: this.podContainers, logger: this.opts.logger };
   }
 
   private mustGetSandbox(id: string): SandboxRecord {
@@ -77,7 +101,7 @@ export class DockerPodRuntime implements PodRuntime {
 
   runSandbox(spec: SandboxSpec): Promise<SandboxRecord> {
     const { docker, network, pauseImage, logger } = this.opts;
-    return runSandbox({ docker, network, pauseImage, logger, store: this.sandboxes }, spec);
+    return runSandbox({ docker, live: this.live, network, pauseImage, logger, store: this.sandboxes }, spec);
   }
 
   async stopSandbox(id: string): Promise<void> {
@@ -90,12 +114,12 @@ export class DockerPodRuntime implements PodRuntime {
     if (record) await removeSandbox(this.teardownDeps(), record);
   }
 
-  sandboxStatus(id: string): Promise<SandboxView> {
-    return sandboxView(this.opts.docker, this.mustGetSandbox(id));
+  async sandboxStatus(id: string): Promise<SandboxView> {
+    return sandboxView(this.live, this.mustGetSandbox(id));
   }
 
-  listSandboxes(filter: SandboxFilter): Promise<SandboxView[]> {
-    return listSandboxes(this.opts.docker, this.sandboxes, filter);
+  async listSandboxes(filter: SandboxFilter): Promise<SandboxView[]> {
+    return listSandboxes(this.live, this.sandboxes, filter);
   }
 
   createContainer(sandboxId: string, spec: ContainerSpec): Promise<ContainerRecord> {

@@ -1,11 +1,11 @@
 /**
  * PodSandboxStatus and ListPodSandbox: the record from our store, plus whether the
- * pause container still runs (a sandbox whose pause died is NOTREADY).
+ * pause container still runs (a sandbox whose pause died is NOTREADY). Both answer
+ * from memory (the live view), without a Docker call.
  */
-import type Docker from 'dockerode';
-import { dockerStatus } from './docker-errors.js';
-import { managedFilter, matchesSelector } from './labels.js';
+import { matchesSelector } from './labels.js';
 import type { JsonStore } from './json-store.js';
+import type { LiveView } from './live-view.js';
 import type { SandboxRecord, SandboxState } from './types.js';
 
 export interface SandboxView {
@@ -20,35 +20,20 @@ export interface SandboxFilter {
   labelSelector?: Record<string, string>;
 }
 
-export async function sandboxView(docker: Docker, record: SandboxRecord): Promise<SandboxView> {
-  let running = false;
-  let pid = 0;
-  try {
-    const info = await docker.getContainer(record.pauseContainerId).inspect();
-    running = info.State.Running;
-    pid = info.State.Pid;
-  } catch (err) {
-    if (dockerStatus(err) !== 404) throw err;
-  }
-  return { record, state: record.state === 'ready' && running ? 'ready' : 'notready', pausePid: pid };
+export function sandboxView(live: LiveView, record: SandboxRecord): SandboxView {
+  const pause = live.get(record.pauseContainerId);
+  const running = pause?.state === 'running';
+  return { record, state: record.state === 'ready' && running ? 'ready' : 'notready', pausePid: running ? pause.pid : 0 };
 }
 
-export async function listSandboxes(docker: Docker, store: JsonStore<SandboxRecord>, filter: SandboxFilter): Promise<SandboxView[]> {
+export function listSandboxes(live: LiveView, store: JsonStore<SandboxRecord>, filter: SandboxFilter): SandboxView[] {
   let records = store.list();
   if (filter.id) {
     const one = store.resolve(filter.id);
     records = one ? [one] : [];
   }
-  records = records.filter((r) => matchesSelector(r.spec.labels, filter.labelSelector));
-  if (!records.length) return [];
-  // One Docker call for all pause containers, not one per sandbox.
-  const running = new Set(
-    (await docker.listContainers({ all: false, filters: managedFilter('sandbox') })).map((c) => c.Id),
-  );
-  const views = records.map((record) => ({
-    record,
-    state: (record.state === 'ready' && running.has(record.pauseContainerId) ? 'ready' : 'notready') as SandboxState,
-    pausePid: 0,
-  }));
+  const views = records
+    .filter((r) => matchesSelector(r.spec.labels, filter.labelSelector))
+    .map((record) => sandboxView(live, record));
   return filter.state ? views.filter((v) => v.state === filter.state) : views;
 }

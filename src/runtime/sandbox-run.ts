@@ -9,6 +9,7 @@ import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, Shim
 import type { Logger } from '../logger.js';
 import { dockerMessage, dockerStatus, ignoreGoneOrDone } from './docker-errors.js';
 import type { JsonStore } from './json-store.js';
+import type { LiveView } from './live-view.js';
 import { dockerLabels } from './labels.js';
 import { sandboxContainerName } from './naming.js';
 import { clampOomScoreAdj } from './oom.js';
@@ -23,6 +24,7 @@ const PAUSE_OOM_SCORE_ADJ = -998;
 
 export interface SandboxRunDeps {
   docker: Docker;
+  live: LiveView;
   store: JsonStore<SandboxRecord>;
   network: PodNetwork;
   pauseImage: string;
@@ -174,6 +176,7 @@ export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec): Promi
     record.state = 'ready';
     await step('writing sandbox state', () => store.put(record));
     undo.clear();
+    await deps.live.refresh(container.id);
     log.info({ pause: container.id, ips: record.ips }, 'sandbox ready');
     return record;
   } catch (err) {

@@ -7,6 +7,7 @@ import type Docker from 'dockerode';
 import type { Logger } from '../logger.js';
 import { ignoreGoneOrDone } from './docker-errors.js';
 import type { JsonStore } from './json-store.js';
+import type { LiveView } from './live-view.js';
 import type { PodNetwork } from './pod-network.js';
 import { attachmentOf } from './sandbox-run.js';
 import type { SandboxRecord } from './types.js';
@@ -19,6 +20,7 @@ export interface PodContainers {
 
 export interface SandboxTeardownDeps {
   docker: Docker;
+  live: LiveView;
   store: JsonStore<SandboxRecord>;
   network: PodNetwork;
   containers: PodContainers;
@@ -36,6 +38,7 @@ export async function stopSandbox(deps: SandboxTeardownDeps, record: SandboxReco
   }
   // 3. The pause container; gone already is fine.
   await ignoreGoneOrDone(deps.docker.getContainer(record.pauseContainerId).stop({ t: 0 }));
+  await deps.live.refresh(record.pauseContainerId);
   if (record.state !== 'notready') {
     record.state = 'notready';
     await deps.store.put(record);
@@ -47,6 +50,7 @@ export async function removeSandbox(deps: SandboxTeardownDeps, record: SandboxRe
   await stopSandbox(deps, record);
   await deps.containers.removeAll(record.id);
   await ignoreGoneOrDone(deps.docker.getContainer(record.pauseContainerId).remove({ force: true }));
+  deps.live.forget(record.pauseContainerId);
   await deps.store.delete(record.id);
   deps.logger.info({ sandbox: record.id }, 'sandbox removed');
 }

@@ -1,0 +1,89 @@
+/**
+ * The live state of every container we created (pause containers included), kept in
+ * memory: the kubelet relists sandboxes and containers every second, and answering
+ * from here costs no Docker call. It is filled once at start, refreshed right after
+ * each of our own operations, and by Docker's event stream for what happens on its own
+ * (a process exits, an OOM kill, someone runs `docker rm`).
+ */
+import { EventEmitter } from 'node:events';
+import type Docker from 'dockerode';
+import type { Logger } from '../logger.js';
+import { liveState } from './container-state.js';
+import { dockerStatus } from './docker-errors.js';
+import { DockerEventSource, type DockerContainerEvent } from './docker-events.js';
+import { managedFilter } from './labels.js';
+import type { ContainerLiveState } from './types.js';
+
+export class LiveView {
+  private readonly states = new Map<string, ContainerLiveState>();
+  /** Per id, the sequence number of the newest inspect applied: an older answer never wins. */
+  private readonly applied = new Map<string, number>();
+  private seq = 0;
+  private readonly events: DockerEventSource;
+  /** Emits 'event' (DockerContainerEvent) after the view has been updated for it. */
+  readonly emitter = new EventEmitter();
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly logger: Logger,
+  ) {
+    this.emitter.setMaxListeners(0);
+    this.events = new DockerEventSource(docker, logger, (e) => void this.onEvent(e), () => void this.reconcile());
+  }
+
+  /** Reads every managed container once, then follows Docker's events. */
+  async start(): Promise<void> {
+    await this.events.start();
+    await this.reconcile();
+  }
+
+  stop(): void {
+    this.events.stop();
+  }
+
+  async reconcile(): Promise<void> {
+    try {
+      const list = await this.docker.listContainers({ all: true, filters: managedFilter() });
+      const present = new Set(list.map((c) => c.Id));
+      for (const id of this.states.keys()) if (!present.has(id)) this.forget(id);
+      await Promise.all(list.map((c) => this.refresh(c.Id)));
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'cannot reconcile container states with dockerd');
+    }
+  }
+
+  get(id: string): ContainerLiveState | undefined {
+    return this.states.get(id);
+  }
+
+  /** Re-reads one container from Docker; undefined (and forgotten) when it is gone. */
+  async refresh(id: string): Promise<ContainerLiveState | undefined> {
+    const mySeq = ++this.seq;
+    let state: ContainerLiveState | undefined;
+    try {
+      state = liveState((await this.docker.getContainer(id).inspect()).State);
+    } catch (err) {
+      if (dockerStatus(err) !== 404) throw err;
+    }
+    if ((this.applied.get(id) ?? 0) > mySeq) return this.states.get(id);
+    this.applied.set(id, mySeq);
+    if (state) this.states.set(id, state);
+    else this.states.delete(id);
+    return state;
+  }
+
+  forget(id: string): void {
+    this.states.delete(id);
+    this.applied.set(id, ++this.seq);
+  }
+
+  private async onEvent(event: DockerContainerEvent): Promise<void> {
+    try {
+      if (event.action === 'destroy') this.forget(event.id);
+      else await this.refresh(event.id);
+    } catch (err) {
+      this.logger.warn({ id: event.id, err: (err as Error).message }, 'cannot refresh container after event');
+    }
+    this.emitter.emit('event', event);
+  }
+}
