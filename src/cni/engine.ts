@@ -432,6 +432,19 @@ export class CniEngine {
     });
   }
 
+  /**
+   * The result of the cached ADD for an attachment, on any network: what a runtime that
+   * lost its own state needs to learn a pod's IPs again. Undefined when there is none.
+   */
+  async cachedResult(ref: CniAttachmentRef): Promise<CniResult | undefined> {
+    const reads = await findCacheEntries(this.opts.cacheDir, ref.containerId, ref.ifName ?? 'eth0');
+    for (const read of reads) {
+      if (read.state !== 'ok' || !read.entry.result) continue;
+      return parseResult(read.entry.result, String(read.entry.result.cniVersion ?? '1.0.0'));
+    }
+    return undefined;
+  }
+
   /** STATUS (1.1). Networks older than 1.1 cannot say, and count as ready (as in libcni). */
   async pluginStatus(): Promise<CniPluginStatus> {
     await this.initialLoad;

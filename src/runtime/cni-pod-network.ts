@@ -13,6 +13,7 @@ const IF_NAME = 'eth0';
 export interface CniOps {
   add(att: CniAttachment): Promise<CniResult>;
   del(att: Omit<CniAttachment, 'netns'> & { netns?: string }): Promise<void>;
+  cachedResult(ref: { containerId: string; ifName?: string }): Promise<CniResult | undefined>;
 }
 
 function capabilityArgs(att: PodAttachment): CniCapabilityArgs {
@@ -58,5 +59,10 @@ export class CniPodNetwork implements PodNetwork {
 
   async detach(att: PodAttachment): Promise<void> {
     await this.cni.del(cniAttachment(att));
+  }
+
+  async recover(sandboxId: string): Promise<AttachResult | undefined> {
+    const result = await this.cni.cachedResult({ containerId: sandboxId, ifName: IF_NAME });
+    return result ? { ifName: IF_NAME, ips: podIpsFromResult(result, IF_NAME).ips, result } : undefined;
   }
 }

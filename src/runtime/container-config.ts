@@ -2,6 +2,7 @@
  * ContainerSpec → Docker create options: the one place where CRI container semantics
  * meet Docker's. Pure, so it is tested with a table.
  */
+import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { nodeCapabilities, normalizeCap } from './capabilities.js';
 import { dockerLabels } from './labels.js';
@@ -67,10 +68,20 @@ function capabilities(spec: ContainerSpec): { add: string[]; drop: string[] } {
   return { add, drop };
 }
 
+/**
+ * Absolute path of the CRI log file: the pod's log_directory joined with the
+ * container's log_path; empty when either is missing (containerd writes no log then).
+ */
+export function containerLogPath(sandbox: SandboxRecord, spec: ContainerSpec): string {
+  const dir = sandbox.spec.logDirectory;
+  return dir && spec.logPath ? join(dir, spec.logPath) : '';
+}
+
 export function containerCreateOptions(
   spec: ContainerSpec,
   sandbox: SandboxRecord,
   readProfile: ReadProfile,
+  instance: string,
 ): Docker.ContainerCreateOptions {
   const md = sandbox.spec.metadata;
   const pause = sandbox.pauseContainerId;
@@ -87,7 +98,16 @@ export function containerCreateOptions(
     WorkingDir: spec.workingDir || undefined,
     Env: spec.envs.map((e) => `${e.key}=${e.value}`),
     Labels: dockerLabels(
-      { kind: 'container', sandboxId: sandbox.id, podName: md.name, podNamespace: md.namespace, podUid: md.uid, containerName: spec.name },
+      {
+        instance,
+        kind: 'container',
+        sandboxId: sandbox.id,
+        podName: md.name,
+        podNamespace: md.namespace,
+        podUid: md.uid,
+        containerName: spec.name,
+        logPath: containerLogPath(sandbox, spec),
+      },
       spec.labels,
       spec.annotations,
     ),

@@ -3,11 +3,10 @@
  * remove, status and list. Records live in our store; live state comes from Docker.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { containerCreateOptions } from './container-config.js';
+import { containerCreateOptions, containerLogPath } from './container-config.js';
 import { UNKNOWN_STATE } from './container-state.js';
 import { dockerMessage, dockerStatus, ignoreGoneOrDone } from './docker-errors.js';
 import type { JsonStore } from './json-store.js';
@@ -19,6 +18,7 @@ import type { ContainerFilter, ContainerView } from './views.js';
 
 export interface ContainerDeps {
   docker: Docker;
+  instance: string;
   store: JsonStore<ContainerRecord>;
   live: LiveView;
   logger: Logger;
@@ -64,7 +64,7 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
     } catch (err) {
       throw new InvalidArgumentError(`seccomp localhost profile ${path}: ${(err as Error).message}`);
     }
-  });
+  }, deps.instance);
   await clearNameConflict(deps, options.name!);
   let created: Docker.Container;
   try {
@@ -72,14 +72,13 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
   } catch (err) {
     throw new InvalidArgumentError(`CreateContainer ${spec.name}: Docker refused it: ${dockerMessage(err)}`);
   }
-  const logDir = sandbox.spec.logDirectory;
   const record: ContainerRecord = {
     id: created.id,
     sandboxId: sandbox.id,
     spec,
     imageRef: ref,
     createdAt: nowNs(),
-    logPath: logDir && spec.logPath ? join(logDir, spec.logPath) : '',
+    logPath: containerLogPath(sandbox, spec),
   };
   try {
     await deps.store.put(record);

@@ -49,6 +49,7 @@ export class DockerEventSource {
   constructor(
     private readonly docker: Docker,
     private readonly logger: Logger,
+    private readonly instance: string,
     private readonly onEvent: (event: DockerContainerEvent) => void,
     /** Called after a reconnect: events may have been missed, so state must be re-read. */
     private readonly onResync: () => void,
@@ -63,7 +64,7 @@ export class DockerEventSource {
     try {
       const stream = (await this.docker.getEvents({
         since: this.sinceSeconds,
-        filters: { type: ['container'], label: [`${LABEL_MANAGED}=true`], event: ACTIONS },
+        filters: { type: ['container'], label: [`${LABEL_MANAGED}=${this.instance}`], event: ACTIONS },
       })) as NodeJS.ReadableStream;
       this.stream = stream;
       let pending = '';

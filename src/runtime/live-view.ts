@@ -26,9 +26,10 @@ export class LiveView {
   constructor(
     private readonly docker: Docker,
     private readonly logger: Logger,
+    private readonly instance: string,
   ) {
     this.emitter.setMaxListeners(0);
-    this.events = new DockerEventSource(docker, logger, (e) => void this.onEvent(e), () => void this.reconcile());
+    this.events = new DockerEventSource(docker, logger, instance, (e) => void this.onEvent(e), () => void this.reconcile());
   }
 
   /** Reads every managed container once, then follows Docker's events. */
@@ -43,7 +44,7 @@ export class LiveView {
 
   async reconcile(): Promise<void> {
     try {
-      const list = await this.docker.listContainers({ all: true, filters: managedFilter() });
+      const list = await this.docker.listContainers({ all: true, filters: managedFilter(this.instance) });
       const present = new Set(list.map((c) => c.Id));
       for (const id of this.states.keys()) if (!present.has(id)) this.forget(id);
       await Promise.all(list.map((c) => this.refresh(c.Id)));

@@ -33,6 +33,8 @@ export interface PodNetwork {
   attach(att: PodAttachment): Promise<AttachResult>;
   /** Idempotent: succeeds when already detached or when the namespace is gone. */
   detach(att: PodAttachment): Promise<void>;
+  /** What an earlier attach gave, from the network's own records; for a shim that lost its state. */
+  recover(sandboxId: string): Promise<AttachResult | undefined>;
 }
 
 const INGRESS = 'kubernetes.io/ingress-bandwidth';

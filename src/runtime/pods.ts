@@ -2,13 +2,14 @@
  * The runtime's face towards src/cri: sandboxes and the containers in them. It owns
  * the two state stores and wires the sandbox steps to the container operations.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type Docker from 'dockerode';
 import { NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import * as containers from './containers.js';
 import { JsonStore } from './json-store.js';
 import { LiveView } from './live-view.js';
+import { adoptOrphans } from './adopt.js';
 import type { DockerContainerEvent } from './docker-events.js';
 import { toPodEvent, type PodEvent } from './pod-events.js';
 import type { PodNetwork } from './pod-network.js';
@@ -46,12 +47,16 @@ export class DockerPodRuntime implements PodRuntime {
   private readonly containerDeps: containers.ContainerDeps;
   /** Live state of every container we made, pause containers included. */
   readonly live: LiveView;
+  /** Value of our managed label: the state dir, unique per shim on a dockerd. */
+  private readonly instance: string;
 
   constructor(private readonly opts: PodRuntimeOptions) {
     this.sandboxes = new JsonStore(join(opts.stateDir, 'sandboxes'), opts.logger);
-    this.live = new LiveView(opts.docker, opts.logger);
+    this.instance = resolve(opts.stateDir);
+    this.live = new LiveView(opts.docker, opts.logger, this.instance);
     this.containerDeps = {
       docker: opts.docker,
+      instance: this.instance,
       live: this.live,
       store: new JsonStore(join(opts.stateDir, 'containers'), opts.logger),
       logger: opts.logger,
@@ -62,6 +67,14 @@ export class DockerPodRuntime implements PodRuntime {
   async load(): Promise<void> {
     await this.sandboxes.load();
     await this.containerDeps.store.load();
+    await adoptOrphans({
+      docker: this.opts.docker,
+      instance: this.instance,
+      sandboxes: this.sandboxes,
+      containers: this.containerDeps.store,
+      network: this.opts.network,
+      logger: this.opts.logger,
+    });
     await this.live.start();
   }
 
@@ -101,7 +114,7 @@ export class DockerPodRuntime implements PodRuntime {
 
   runSandbox(spec: SandboxSpec): Promise<SandboxRecord> {
     const { docker, network, pauseImage, logger } = this.opts;
-    return runSandbox({ docker, live: this.live, network, pauseImage, logger, store: this.sandboxes }, spec);
+    return runSandbox({ docker, instance: this.instance, live: this.live, network, pauseImage, logger, store: this.sandboxes }, spec);
   }
 
   async stopSandbox(id: string): Promise<void> {

@@ -24,6 +24,8 @@ const PAUSE_OOM_SCORE_ADJ = -998;
 
 export interface SandboxRunDeps {
   docker: Docker;
+  /** Our instance id for the managed label (see labels.ts). */
+  instance: string;
   live: LiveView;
   store: JsonStore<SandboxRecord>;
   network: PodNetwork;
@@ -68,7 +70,7 @@ async function checkRuntimeHandler(docker: Docker, handler: string): Promise<voi
   }
 }
 
-function pauseCreateOptions(id: string, spec: SandboxSpec, image: string): Docker.ContainerCreateOptions {
+function pauseCreateOptions(id: string, spec: SandboxSpec, image: string, instance: string): Docker.ContainerCreateOptions {
   const hostNetwork = spec.namespaces.network === 'node';
   const md = spec.metadata;
   return {
@@ -77,7 +79,7 @@ function pauseCreateOptions(id: string, spec: SandboxSpec, image: string): Docke
     // With the host's network the pod also has the host's name: Docker refuses both.
     Hostname: hostNetwork ? undefined : spec.hostname || md.name,
     Labels: dockerLabels(
-      { kind: 'sandbox', sandboxId: id, podName: md.name, podNamespace: md.namespace, podUid: md.uid },
+      { instance, kind: 'sandbox', sandboxId: id, podName: md.name, podNamespace: md.namespace, podUid: md.uid, logPath: spec.logDirectory },
       spec.labels,
       spec.annotations,
     ),
@@ -116,7 +118,7 @@ export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec): Promi
         throw err;
       }
     });
-    const options = pauseCreateOptions(id, spec, deps.pauseImage);
+    const options = pauseCreateOptions(id, spec, deps.pauseImage, deps.instance);
     const existing = await findByName(docker, options.name!);
     if (existing) {
       throw new AlreadyExistsError(

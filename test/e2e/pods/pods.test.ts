@@ -1,7 +1,7 @@
 /**
  * Pods end to end: real dockerd, real CNI plugins, a real gRPC client on the socket.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -217,6 +217,30 @@ describe('pods end to end', () => {
     await t.call(t.runtime, 'RemovePodSandbox', { pod_sandbox_id: id });
     expect(dockerContainersOfSandbox(id)).toEqual([]);
     expect(env.reservedIps()).not.toContain(before);
+  });
+
+  it('rebuilds its records from Docker labels and the CNI cache when the state dir is lost', async () => {
+    const { id, config } = await runPod('lost');
+    const c = await runContainer(id, config, containerConfig('sleep', ['sleep', '3600']));
+    const ip = await podIp(id);
+    await t.close();
+    rmSync(join(env.dir, 'state'), { recursive: true, force: true });
+    t = await startShim();
+    const st = await t.call(t.runtime, 'PodSandboxStatus', { pod_sandbox_id: id });
+    expect(st.status).toMatchObject({ id, state: 'SANDBOX_READY', metadata: { name: 'lost', namespace: 'crt' } });
+    expect(st.status.network.ip).toBe(ip);
+    expect(st.status.labels).toMatchObject({ pod: 'lost' });
+    const cs = await t.call(t.runtime, 'ContainerStatus', { container_id: c });
+    expect(cs.status).toMatchObject({ state: 'CONTAINER_RUNNING', metadata: { name: 'sleep' }, log_path: join(env.dir, 'logs', 'lost', 'sleep.log') });
+    // The other pods of this suite came back too: nothing of ours is orphaned.
+    const pods = await t.call(t.runtime, 'ListPodSandbox', {});
+    const stillInDocker = sandboxes.filter((s) => dockerContainersOfSandbox(s).length > 0);
+    expect(stillInDocker.length).toBeGreaterThan(1);
+    expect(pods.items.map((p: any) => p.id)).toEqual(expect.arrayContaining(stillInDocker));
+    await t.call(t.runtime, 'StopPodSandbox', { pod_sandbox_id: id });
+    await t.call(t.runtime, 'RemovePodSandbox', { pod_sandbox_id: id });
+    expect(dockerContainersOfSandbox(id)).toEqual([]);
+    expect(env.reservedIps()).not.toContain(ip);
   });
 
   it('lists sandboxes and containers with filters', async () => {

@@ -71,10 +71,15 @@ const noProfile = (p: string): string => {
 
 describe('containerCreateOptions', () => {
   it('joins the pause container network and IPC, names by the kubelet scheme', () => {
-    const o = containerCreateOptions(spec(), sandbox, noProfile);
+    const o = containerCreateOptions(spec(), sandbox, noProfile, '/s');
     expect(o.name).toBe('k8s_app_web_ns_u1_1');
     expect(o.HostConfig).toMatchObject({ NetworkMode: 'container:pause1', IpcMode: 'container:pause1', PidMode: '', CgroupParent: '/kubepods/pod-u1' });
-    expect(o.Labels).toMatchObject({ 'io.cri-shim.sandbox-id': 'sb1', 'io.kubernetes.container.name': 'app' });
+    expect(o.Labels).toMatchObject({
+      'io.cri-shim.managed': '/s',
+      'io.cri-shim.sandbox-id': 'sb1',
+      'io.kubernetes.container.name': 'app',
+      'io.cri-shim.log-path': '/var/log/pods/x/app/1.log',
+    });
   });
 
   it.each([
@@ -83,7 +88,7 @@ describe('containerCreateOptions', () => {
     ['container', ''],
     ['target', 'container:other'],
   ] as const)('pid namespace %s → PidMode %s', (pid, mode) => {
-    const o = containerCreateOptions(spec({}, { namespaces: { pid, ipc: 'pod', network: 'pod', targetId: 'other' } }), sandbox, noProfile);
+    const o = containerCreateOptions(spec({}, { namespaces: { pid, ipc: 'pod', network: 'pod', targetId: 'other' } }), sandbox, noProfile, '/s');
     expect(o.HostConfig!.PidMode).toBe(mode);
   });
 
@@ -92,12 +97,13 @@ describe('containerCreateOptions', () => {
       spec({ command: ['sh'], args: ['-c', 'x'], envs: [{ key: 'A', value: 'b=c' }], workingDir: '/w', tty: true, stdin: true, stdinOnce: true }),
       sandbox,
       noProfile,
+      '/s',
     );
     expect(o).toMatchObject({ Entrypoint: ['sh'], Cmd: ['-c', 'x'], Env: ['A=b=c'], WorkingDir: '/w', Tty: true, OpenStdin: true, StdinOnce: true });
   });
 
   it('leaves Entrypoint and Cmd to the image when not given', () => {
-    const o = containerCreateOptions(spec(), sandbox, noProfile);
+    const o = containerCreateOptions(spec(), sandbox, noProfile, '/s');
     expect(o.Entrypoint).toBeUndefined();
     expect(o.Cmd).toBeUndefined();
   });
@@ -113,6 +119,7 @@ describe('containerCreateOptions', () => {
       }),
       sandbox,
       noProfile,
+      '/s',
     );
     expect(o.HostConfig!.Binds).toEqual(['/h/a:/a:ro', '/h/b:/b:rw,rslave', '/h/c:/c:rw,rshared']);
   });
@@ -122,6 +129,7 @@ describe('containerCreateOptions', () => {
       spec({ resources: { cpuPeriod: 100000, cpuQuota: 20000, cpuShares: 256, memoryLimitBytes: 64 << 20, cpusetCpus: '0', cpusetMems: '', oomScoreAdj: -999 } }),
       sandbox,
       noProfile,
+      '/s',
     );
     expect(o.HostConfig).toMatchObject({ CpuPeriod: 100000, CpuQuota: 20000, CpuShares: 256, Memory: 64 << 20, CpusetCpus: '0' });
     expect(o.HostConfig!.OomScoreAdj).toBeGreaterThanOrEqual(-999);
@@ -134,7 +142,7 @@ describe('containerCreateOptions', () => {
     [{ runAsUser: 0 }, '0'],
     [{}, undefined],
   ])('user %j → %s', (sec, user) => {
-    expect(containerCreateOptions(spec({}, sec), sandbox, noProfile).User).toBe(user);
+    expect(containerCreateOptions(spec({}, sec), sandbox, noProfile, '/s').User).toBe(user);
   });
 
   it('maps security options: no_new_privs, seccomp, masked/readonly paths, groups, readonly rootfs', () => {
@@ -149,6 +157,7 @@ describe('containerCreateOptions', () => {
       }),
       sandbox,
       () => '{"defaultAction":"SCMP_ACT_ALLOW"}',
+      '/s',
     );
     expect(o.HostConfig).toMatchObject({
       SecurityOpt: ['no-new-privileges', 'seccomp={"defaultAction":"SCMP_ACT_ALLOW"}'],
@@ -157,23 +166,23 @@ describe('containerCreateOptions', () => {
       GroupAdd: ['5', '6'],
       ReadonlyRootfs: true,
     });
-    expect(containerCreateOptions(spec({}, { seccomp: { kind: 'unconfined' } }), sandbox, noProfile).HostConfig!.SecurityOpt).toEqual(['seccomp=unconfined']);
+    expect(containerCreateOptions(spec({}, { seccomp: { kind: 'unconfined' } }), sandbox, noProfile, '/s').HostConfig!.SecurityOpt).toEqual(['seccomp=unconfined']);
   });
 
   it('privileged and cap_add ALL grant what the node has, not more', () => {
-    const o = containerCreateOptions(spec({}, { privileged: true }), sandbox, noProfile);
+    const o = containerCreateOptions(spec({}, { privileged: true }), sandbox, noProfile, '/s');
     expect(o.HostConfig!.CapAdd).toEqual(nodeCapabilities());
     expect(o.HostConfig!.MaskedPaths).toEqual([]);
-    const all = containerCreateOptions(spec({}, { capAdd: ['ALL'], capDrop: ['NET_RAW'] }), sandbox, noProfile);
+    const all = containerCreateOptions(spec({}, { capAdd: ['ALL'], capDrop: ['NET_RAW'] }), sandbox, noProfile, '/s');
     expect(all.HostConfig!.CapAdd).not.toContain('NET_RAW');
     expect(all.HostConfig!.CapAdd).not.toContain('ALL');
-    const some = containerCreateOptions(spec({}, { capAdd: ['CAP_NET_ADMIN'], capDrop: ['ALL'] }), sandbox, noProfile);
+    const some = containerCreateOptions(spec({}, { capAdd: ['CAP_NET_ADMIN'], capDrop: ['ALL'] }), sandbox, noProfile, '/s');
     expect(some.HostConfig).toMatchObject({ CapAdd: ['NET_ADMIN'], CapDrop: ['ALL'] });
   });
 
   it('uses the host network for a host-network pod', () => {
     const host = { ...sandbox, spec: { ...sandbox.spec, namespaces: { network: 'node' as const, pid: 'container' as const, ipc: 'node' as const } } };
-    const o = containerCreateOptions(spec(), host, noProfile);
+    const o = containerCreateOptions(spec(), host, noProfile, '/s');
     expect(o.HostConfig).toMatchObject({ NetworkMode: 'host', IpcMode: 'host' });
   });
 });

@@ -6,7 +6,7 @@ import { silentLogger } from '../../../src/logger.js';
 import { capsFromMask, normalizeCap } from '../../../src/runtime/capabilities.js';
 import { liveState, stateName } from '../../../src/runtime/container-state.js';
 import { JsonStore } from '../../../src/runtime/json-store.js';
-import { dockerLabels, managedFilter, matchesSelector } from '../../../src/runtime/labels.js';
+import { criLabelsOf, dockerLabels, managedFilter, matchesSelector } from '../../../src/runtime/labels.js';
 import { sandboxContainerName, workloadContainerName } from '../../../src/runtime/naming.js';
 import { clampOomScoreAdj } from '../../../src/runtime/oom.js';
 import { renderHosts, renderResolvConf } from '../../../src/runtime/pod-files.js';
@@ -28,14 +28,15 @@ describe('naming', () => {
 describe('labels', () => {
   it('carries CRI labels, annotations with a prefix, and ours', () => {
     const l = dockerLabels(
-      { kind: 'container', sandboxId: 's', podName: 'p', podNamespace: 'n', podUid: 'u', containerName: 'c' },
+      { instance: '/var/lib/cri-shim', kind: 'container', sandboxId: 's', podName: 'p', podNamespace: 'n', podUid: 'u', containerName: 'c', logPath: '/l/c.log' },
       { app: 'web' },
       { 'note/a': 'x' },
     );
     expect(l).toMatchObject({
       app: 'web',
       'annotation.note/a': 'x',
-      'io.cri-shim.managed': 'true',
+      'io.cri-shim.managed': '/var/lib/cri-shim',
+      'io.cri-shim.log-path': '/l/c.log',
       'io.cri-shim.kind': 'container',
       'io.cri-shim.sandbox-id': 's',
       'io.kubernetes.pod.name': 'p',
@@ -54,7 +55,18 @@ describe('labels', () => {
     expect(matchesSelector(labels, selector)).toBe(ok);
   });
   it('filters Docker lists to our own containers', () => {
-    expect(managedFilter('sandbox')).toEqual({ label: ['io.cri-shim.managed=true', 'io.cri-shim.kind=sandbox'] });
+    expect(managedFilter('/s', 'sandbox')).toEqual({ label: ['io.cri-shim.managed=/s', 'io.cri-shim.kind=sandbox'] });
+  });
+  it('gives back the CRI labels and annotations, without ours', () => {
+    const docker = dockerLabels(
+      { instance: '/s', kind: 'sandbox', sandboxId: 's', podName: 'p', podNamespace: 'n', podUid: 'u' },
+      { app: 'web' },
+      { 'kubernetes.io/config.source': 'api' },
+    );
+    expect(criLabelsOf(docker)).toEqual({
+      labels: { app: 'web', 'io.kubernetes.pod.name': 'p', 'io.kubernetes.pod.namespace': 'n', 'io.kubernetes.pod.uid': 'u' },
+      annotations: { 'kubernetes.io/config.source': 'api' },
+    });
   });
 });
 
