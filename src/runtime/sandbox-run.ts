@@ -95,9 +95,16 @@ function pauseCreateOptions(id: string, spec: SandboxSpec, image: string, instan
   };
 }
 
-async function findByName(docker: Docker, name: string): Promise<Docker.ContainerInfo | undefined> {
-  const list = await docker.listContainers({ all: true, filters: { name: [`^/${name}$`] } });
-  return list[0];
+function createError(err: unknown, image: string, spec: SandboxSpec, name: string): Error {
+  const md = spec.metadata;
+  switch (dockerStatus(err)) {
+    case 404:
+      return new FailedPreconditionError(`pause image ${image} is not present (hack/setup.sh builds it): ${dockerMessage(err)}`);
+    case 409:
+      return new AlreadyExistsError(`pod ${md.namespace}/${md.name} attempt ${md.attempt} already has a sandbox container (${name})`);
+    default:
+      return new Error(dockerMessage(err));
+  }
 }
 
 export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec): Promise<SandboxRecord> {
@@ -108,30 +115,15 @@ export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec): Promi
   try {
     // 1. Inputs that need Docker to check.
     await step('checking runtime handler', () => checkRuntimeHandler(docker, spec.runtimeHandler));
-    await step('checking pause image', async () => {
-      try {
-        await docker.getImage(deps.pauseImage).inspect();
-      } catch (err) {
-        if (dockerStatus(err) === 404) {
-          throw new FailedPreconditionError(`pause image ${deps.pauseImage} is not present (hack/setup.sh builds it)`);
-        }
-        throw err;
-      }
-    });
-    const options = pauseCreateOptions(id, spec, deps.pauseImage, deps.instance);
-    const existing = await findByName(docker, options.name!);
-    if (existing) {
-      throw new AlreadyExistsError(
-        `RunPodSandbox: pod ${spec.metadata.namespace}/${spec.metadata.name} attempt ${spec.metadata.attempt} already has a sandbox container ${existing.Id.slice(0, 12)} (${options.name})`,
-      );
-    }
 
-    // 2. The pause container: it holds the pod's namespaces.
+    // 2. The pause container: it holds the pod's namespaces. A missing image or a taken
+    // name come back from the create itself, which saves two Docker calls per pod.
+    const options = pauseCreateOptions(id, spec, deps.pauseImage, deps.instance);
     const container = await step('creating pause container', async () => {
       try {
         return await docker.createContainer(options);
       } catch (err) {
-        throw new Error(dockerMessage(err));
+        throw createError(err, deps.pauseImage, spec, options.name!);
       }
     });
     undo.push('remove pause container', () => ignoreGoneOrDone(container.remove({ force: true })));

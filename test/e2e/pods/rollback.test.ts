@@ -4,6 +4,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestShim, uniqueId, type TestShim } from '../../helpers/shim.js';
 import { createPodNetEnv, sh, type PodNetEnv } from '../../helpers/pod-net.js';
@@ -53,5 +54,57 @@ describe('RunPodSandbox rolls back when the CNI chain fails', () => {
     expect(readdirSync(join(env.dir, 'state', 'sandboxes'))).toEqual([]);
     const list = await t.call(t.runtime, 'ListPodSandbox', {});
     expect(list.items).toEqual([]);
+  });
+
+  it('a missing pause image is FAILED_PRECONDITION naming it, with nothing left behind', async () => {
+    const other = await startTestShim({
+      stateDir: join(env.dir, 'state-nopause'),
+      cniConfDir: env.confDir,
+      cniBinDirs: env.binDirs,
+      cniCacheDir: env.cacheDir,
+      pauseImage: 'localhost/cri-shim/no-such-pause:0',
+    });
+    try {
+      const config = { metadata: { name: 'nopause', uid, namespace: 'crt', attempt: 0 } };
+      await expect(other.call(other.runtime, 'RunPodSandbox', { config })).rejects.toMatchObject({
+        code: status.FAILED_PRECONDITION,
+        details: expect.stringContaining('localhost/cri-shim/no-such-pause:0'),
+      });
+      expect(readdirSync(join(env.dir, 'state-nopause', 'sandboxes'))).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('RunPodSandbox twice for the same pod attempt', () => {
+  let env: PodNetEnv;
+  let t: TestShim;
+  const uid = uniqueId('twice');
+
+  beforeAll(async () => {
+    env = createPodNetEnv(9);
+    t = await startTestShim({ stateDir: join(env.dir, 'state'), cniConfDir: env.confDir, cniBinDirs: env.binDirs, cniCacheDir: env.cacheDir });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    for (const c of sh('docker', ['ps', '-aq', '--filter', `label=io.kubernetes.pod.uid=${uid}`]).split('\n').filter(Boolean)) {
+      sh('docker', ['rm', '-f', c]);
+    }
+    env?.cleanup();
+  });
+
+  it('is ALREADY_EXISTS and leaves the first sandbox as it was', async () => {
+    const config = { metadata: { name: 'twice', uid, namespace: 'crt', attempt: 0 } };
+    const first = await t.call(t.runtime, 'RunPodSandbox', { config });
+    await expect(t.call(t.runtime, 'RunPodSandbox', { config })).rejects.toMatchObject({ code: status.ALREADY_EXISTS });
+    const st = await t.call(t.runtime, 'PodSandboxStatus', { pod_sandbox_id: first.pod_sandbox_id });
+    expect(st.status.state).toBe('SANDBOX_READY');
+    expect(env.reservedIps().length).toBe(1);
+    const list = await t.call(t.runtime, 'ListPodSandbox', {});
+    expect(list.items.map((p: any) => p.id)).toEqual([first.pod_sandbox_id]);
+    await t.call(t.runtime, 'RemovePodSandbox', { pod_sandbox_id: first.pod_sandbox_id });
+    expect(env.reservedIps()).toEqual([]);
   });
 });
