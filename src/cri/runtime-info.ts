@@ -13,9 +13,27 @@ export const RUNTIME_NAME = 'cri-shim';
 /** The CRI API version we speak: the kubelet checks it is "v1". */
 export const RUNTIME_API_VERSION = 'v1';
 
-/** What Status needs from the CNI engine: whether a usable network config is loaded. */
+interface Readiness {
+  ready: boolean;
+  reason?: string;
+  message?: string;
+}
+
+/**
+ * What Status needs from the CNI engine: whether a usable network config is loaded,
+ * and whether its plugins say they are ready (the CNI 1.1 STATUS verb).
+ */
 export interface NetworkReadiness {
-  status(): Promise<{ ready: boolean; reason?: string; message?: string; network?: unknown }>;
+  status(): Promise<Readiness & { network?: unknown }>;
+  pluginStatus(): Promise<Readiness>;
+}
+
+/** Config first (cheap, in memory); STATUS only runs plugins when the config is usable. */
+async function networkReadiness(network: NetworkReadiness): Promise<Readiness & { network?: unknown }> {
+  const config = await network.status();
+  if (!config.ready) return config;
+  const plugins = await network.pluginStatus();
+  return plugins.ready ? config : { ...config, ready: false, reason: plugins.reason, message: plugins.message };
 }
 
 export interface RuntimeInfoDeps {
@@ -44,7 +62,7 @@ export function runtimeInfoHandlers(deps: RuntimeInfoDeps): Record<string, Unary
 
     Status: async (req: { verbose?: boolean }) => {
       const docker = await dockerHealth(deps.docker);
-      const net = await deps.network.status();
+      const net = await networkReadiness(deps.network);
       const conditions: Condition[] = [
         {
           type: 'RuntimeReady',

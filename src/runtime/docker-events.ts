@@ -45,6 +45,7 @@ export class DockerEventSource {
   private stopped = false;
   private sinceSeconds = Math.floor(Date.now() / 1000);
   private retry: NodeJS.Timeout | null = null;
+  private unavailable = false;
 
   constructor(
     private readonly docker: Docker,
@@ -82,8 +83,11 @@ export class DockerEventSource {
       stream.on('end', () => this.reconnect());
       stream.on('error', () => this.reconnect());
       if (isReconnect) this.onResync();
+      this.unavailable = false;
     } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, 'docker event stream unavailable; retrying');
+      // Once per outage, not once per retry.
+      if (!this.unavailable) this.logger.warn({ err: (err as Error).message }, 'docker event stream unavailable; retrying');
+      this.unavailable = true;
       this.reconnect();
     }
   }

@@ -67,6 +67,8 @@ export class DockerPodRuntime implements PodRuntime {
   async load(): Promise<void> {
     await this.sandboxes.load();
     await this.containerDeps.store.load();
+    // dockerd may be down while we start: Status then says RuntimeReady=false, and
+    // the live view catches up when Docker's event stream comes back.
     await adoptOrphans({
       docker: this.opts.docker,
       instance: this.instance,
@@ -74,7 +76,7 @@ export class DockerPodRuntime implements PodRuntime {
       containers: this.containerDeps.store,
       network: this.opts.network,
       logger: this.opts.logger,
-    });
+    }).catch((err: unknown) => this.opts.logger.warn({ err: (err as Error).message }, 'cannot look for orphaned containers'));
     await this.live.start();
   }
 

@@ -97,3 +97,38 @@ describe('NetworkReady follows the CNI conf dir', () => {
     expect(net.status).toBe(true);
   });
 });
+
+describe('NetworkReady asks CNI 1.1 plugins for their STATUS', () => {
+  let t: TestShim;
+  let root: string;
+  beforeAll(async () => {
+    const { cpSync, mkdirSync, mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    // The fake plugin keeps its canned answers next to its own bin dir.
+    root = mkdtempSync(join(tmpdir(), 'cri-shim-status-'));
+    mkdirSync(join(root, 'bin'));
+    mkdirSync(join(root, 'ctl'));
+    mkdirSync(join(root, 'net.d'));
+    cpSync(join(import.meta.dirname, '../fixtures/cni/fake-plugin.sh'), join(root, 'bin', 'statusy'));
+    writeFileSync(join(root, 'ctl', 'statusy.STATUS.out'), '{"cniVersion":"1.1.0","code":50,"msg":"plugin not available: no uplink"}');
+    writeFileSync(join(root, 'ctl', 'statusy.STATUS.exit'), '1');
+    writeFileSync(
+      join(root, 'net.d', '10-status.conflist'),
+      JSON.stringify({ cniVersion: '1.1.0', name: 'status-verb', plugins: [{ type: 'statusy' }] }),
+    );
+    t = await startTestShim({ cniConfDir: join(root, 'net.d'), cniBinDirs: [join(root, 'bin')] });
+  });
+  afterAll(async () => {
+    await t?.close();
+    const { rmSync } = await import('node:fs');
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('is false with the plugin message when STATUS fails', async () => {
+    const res = await t.call(t.runtime, 'Status', {});
+    const net = condition(res, 'NetworkReady');
+    expect(net.status).toBe(false);
+    expect(net.message).toContain('no uplink');
+  });
+});
