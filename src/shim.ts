@@ -15,6 +15,8 @@ import { imageServiceHandlers } from './cri/image-service.js';
 import { sandboxHandlers } from './cri/sandbox-handlers.js';
 import { containerHandlers } from './cri/container-handlers.js';
 import { eventsHandlers } from './cri/events-handlers.js';
+import { statsHandlers } from './cri/stats-handlers.js';
+import { StatsService } from './runtime/stats/service.js';
 
 export interface RunningShim {
   socketPath: string;
@@ -54,6 +56,7 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
       ...sandboxHandlers(pods),
       ...containerHandlers(pods),
       ...eventsHandlers(pods),
+      ...statsHandlers(new StatsService({ pods, docker, logger: logger.child({ component: 'stats' }) })),
     },
     imageHandlers: imageServiceHandlers({ config, docker, logger }),
   });

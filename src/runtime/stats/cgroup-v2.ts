@@ -1,0 +1,80 @@
+/**
+ * cgroup v2: one directory per cgroup under the unified hierarchy. cpu.stat is in
+ * microseconds; memory.stat is always hierarchical; "max" means no limit. Key names
+ * as in the kernel's Documentation/admin-guide/cgroup-v2.rst; the working set is
+ * cAdvisor's (memory.current − inactive_file), RSS is `anon` as cAdvisor reports it.
+ */
+import { join } from 'node:path';
+import { countLines, readKeyed, readOptional, readValue } from './cgroup-files.js';
+import type { CgroupSample, CpuCounters, MemoryCounters, PidsCounters } from './types.js';
+
+const NS_PER_USEC = 1000n;
+
+export function cpuFromV2(stat: Map<string, bigint>): CpuCounters | null {
+  const usage = stat.get('usage_usec');
+  if (usage === undefined) return null;
+  const ns = (key: string) => {
+    const v = stat.get(key);
+    return v === undefined ? null : v * NS_PER_USEC;
+  };
+  return {
+    usageNs: usage * NS_PER_USEC,
+    userNs: ns('user_usec'),
+    systemNs: ns('system_usec'),
+    // Present only when the cpu controller is enabled for the cgroup.
+    periods: stat.get('nr_periods') ?? null,
+    throttledPeriods: stat.get('nr_throttled') ?? null,
+    throttledNs: ns('throttled_usec'),
+  };
+}
+
+export function memoryFromV2(
+  usage: bigint,
+  stat: Map<string, bigint>,
+  limit: bigint | null,
+  events: Map<string, bigint> | undefined,
+  peak: bigint | null,
+  swap: bigint | null,
+): MemoryCounters {
+  const inactiveFile = stat.get('inactive_file') ?? 0n;
+  return {
+    usage,
+    workingSet: usage > inactiveFile ? usage - inactiveFile : 0n,
+    rss: stat.get('anon') ?? 0n,
+    cache: stat.get('file') ?? 0n,
+    mappedFile: stat.get('file_mapped') ?? 0n,
+    inactiveFile,
+    pgfault: stat.get('pgfault') ?? 0n,
+    pgmajfault: stat.get('pgmajfault') ?? 0n,
+    limit,
+    maxUsage: peak,
+    // memory.events "max": times usage hit memory.max, v1's failcnt.
+    failcnt: events?.get('max') ?? null,
+    swap,
+  };
+}
+
+async function memory(dir: string): Promise<MemoryCounters | null> {
+  const usage = await readValue(join(dir, 'memory.current'));
+  const stat = await readKeyed(join(dir, 'memory.stat'));
+  if (usage === undefined || usage === null || !stat) return null;
+  const [limit, events, peak, swap] = await Promise.all([
+    readValue(join(dir, 'memory.max')),
+    readKeyed(join(dir, 'memory.events')),
+    readValue(join(dir, 'memory.peak')),
+    readValue(join(dir, 'memory.swap.current')),
+  ]);
+  return memoryFromV2(usage, stat, limit ?? null, events, peak ?? null, swap ?? null);
+}
+
+async function pids(dir: string): Promise<PidsCounters | null> {
+  const current = await readValue(join(dir, 'pids.current'));
+  if (current !== undefined && current !== null) return { current };
+  const procs = await readOptional(join(dir, 'cgroup.procs'));
+  return procs === undefined ? null : { current: countLines(procs) };
+}
+
+export async function readCgroupV2(dir: string): Promise<CgroupSample> {
+  const [stat, m, p] = await Promise.all([readKeyed(join(dir, 'cpu.stat')), memory(dir), pids(dir)]);
+  return { cpu: stat ? cpuFromV2(stat) : null, memory: m, pids: p };
+}
