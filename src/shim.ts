@@ -14,6 +14,9 @@ import { runtimeInfoHandlers } from './cri/runtime-info.js';
 import { imageServiceHandlers } from './cri/image-service.js';
 import { sandboxHandlers } from './cri/sandbox-handlers.js';
 import { containerHandlers } from './cri/container-handlers.js';
+import { execHandlers } from './cri/exec-handlers.js';
+import { streamingHandlers } from './cri/streaming-handlers.js';
+import { StreamingServer } from './streaming/index.js';
 import { eventsHandlers } from './cri/events-handlers.js';
 import { statsHandlers } from './cri/stats-handlers.js';
 import { StatsService } from './runtime/stats/service.js';
@@ -47,6 +50,7 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
     logger: logger.child({ component: 'pods' }),
   });
   await pods.load();
+  const streaming = new StreamingServer({ address: config.streamingAddress, docker, pods, logger });
   const socketPath = unixPath(config.listen);
   const server = new CriServer({
     socketPath,
@@ -55,14 +59,18 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
       ...runtimeInfoHandlers({ config, docker, network: cni }),
       ...sandboxHandlers(pods),
       ...containerHandlers(pods),
+      ...execHandlers(pods),
+      ...streamingHandlers(pods, streaming),
       ...eventsHandlers(pods),
       ...statsHandlers(new StatsService({ pods, docker, logger: logger.child({ component: 'stats' }) })),
     },
     imageHandlers: imageServiceHandlers({ config, docker, logger }),
   });
   try {
+    await streaming.start();
     await server.start();
   } catch (err) {
+    await streaming.stop();
     pods.close();
     cni.close();
     throw err;
@@ -71,6 +79,7 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
     socketPath,
     stop: async (graceMs = 5000) => {
       await server.stop(graceMs);
+      await streaming.stop();
       pods.close();
       cni.close();
     },
