@@ -12,6 +12,7 @@ import { dockerMessage, dockerStatus, ignoreGoneOrDone } from './docker-errors.j
 import type { JsonStore } from './json-store.js';
 import { matchesSelector } from './labels.js';
 import type { LiveView } from './live-view.js';
+import { DOCKER_LOG_CONFIG, type LogManager } from './logs/index.js';
 import { nowNs } from './time.js';
 import type { ContainerRecord, ContainerSpec, SandboxRecord } from './types.js';
 import type { ContainerFilter, ContainerView } from './views.js';
@@ -22,6 +23,8 @@ export interface ContainerDeps {
   store: JsonStore<ContainerRecord>;
   live: LiveView;
   logger: Logger;
+  /** Writes CRI log files; absent in code that never starts containers. */
+  logs?: LogManager;
 }
 
 async function imageId(docker: Docker, image: string): Promise<string> {
@@ -65,6 +68,8 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
       throw new InvalidArgumentError(`seccomp localhost profile ${path}: ${(err as Error).message}`);
     }
   }, deps.instance);
+  // Our log writer reads Docker's json-file copy (timestamps, `since`), whatever the daemon's default driver.
+  options.HostConfig = { ...options.HostConfig, LogConfig: DOCKER_LOG_CONFIG };
   await clearNameConflict(deps, options.name!);
   let created: Docker.Container;
   try {
@@ -98,16 +103,24 @@ function mustGet(deps: ContainerDeps, id: string): ContainerRecord {
 
 export async function startContainer(deps: ContainerDeps, id: string): Promise<void> {
   const record = mustGet(deps, id);
+  // The CRI log file exists before the process writes (and when StartContainer
+  // returns); failing to create it fails the start, as in containerd.
+  const log = await deps.logs?.prepare(record);
   try {
     await deps.docker.getContainer(record.id).start();
   } catch (err) {
     const status = dockerStatus(err);
-    if (status === 304) return;
+    if (status === 304) {
+      log?.follow();
+      return;
+    }
+    log?.abandon();
     if (status === 404) throw new NotFoundError(`container "${id}": its Docker container is gone`);
     throw new FailedPreconditionError(`StartContainer ${record.spec.name}: ${dockerMessage(err)}`);
   } finally {
     await deps.live.refresh(record.id);
   }
+  log?.follow();
 }
 
 /** SIGTERM, then SIGKILL after `timeoutSeconds` (Docker's stop does exactly that). */
@@ -124,6 +137,7 @@ export async function removeContainer(deps: ContainerDeps, id: string): Promise<
   if (!record) return;
   await ignoreGoneOrDone(deps.docker.getContainer(record.id).remove({ force: true }));
   deps.live.forget(record.id);
+  await deps.logs?.forget(record.id);
   await deps.store.delete(record.id);
 }
 

@@ -4,7 +4,7 @@
  */
 import { join, resolve } from 'node:path';
 import type Docker from 'dockerode';
-import { NotFoundError } from '../errors.js';
+import { FailedPreconditionError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import * as containers from './containers.js';
 import { JsonStore } from './json-store.js';
@@ -16,6 +16,9 @@ import type { PodNetwork } from './pod-network.js';
 import { listSandboxes, sandboxView } from './sandbox-query.js';
 import { runSandbox } from './sandbox-run.js';
 import { removeSandbox, stopSandbox, type PodContainers } from './sandbox-teardown.js';
+import { execSync, type ExecSyncResult } from './exec-sync.js';
+import { LogManager } from './logs/index.js';
+import { updateContainerResources, type ResourcesUpdate } from './update-resources.js';
 import type { ContainerRecord, ContainerSpec, SandboxRecord, SandboxSpec } from './types.js';
 import type { ContainerFilter, ContainerView, SandboxFilter, SandboxView } from './views.js';
 
@@ -32,6 +35,12 @@ export interface PodRuntime {
   containerStatus(id: string): Promise<ContainerView>;
   listContainers(filter: ContainerFilter): Promise<ContainerView[]>;
   subscribe(listener: (event: PodEvent) => void): () => void;
+  /** Runs `cmd` in a running container; kills it and throws DEADLINE_EXCEEDED after `timeoutSeconds` (0 = none) or on `signal`. */
+  execSync(id: string, cmd: string[], timeoutSeconds: number, signal?: AbortSignal): Promise<ExecSyncResult>;
+  /** Applies new limits to a created or running container and records them. */
+  updateContainerResources(id: string, update: ResourcesUpdate): Promise<ContainerRecord>;
+  /** Continues the container's CRI log in a new file at its path (the kubelet renamed the old one). */
+  reopenContainerLog(id: string): Promise<void>;
 }
 
 export interface PodRuntimeOptions {
@@ -60,6 +69,7 @@ export class DockerPodRuntime implements PodRuntime {
       live: this.live,
       store: new JsonStore(join(opts.stateDir, 'containers'), opts.logger),
       logger: opts.logger,
+      logs: new LogManager({ docker: opts.docker, logger: opts.logger.child({ component: 'logs' }), stateDir: opts.stateDir }),
     };
   }
 
@@ -78,10 +88,13 @@ export class DockerPodRuntime implements PodRuntime {
       logger: this.opts.logger,
     }).catch((err: unknown) => this.opts.logger.warn({ err: (err as Error).message }, 'cannot look for orphaned containers'));
     await this.live.start();
+    // Catch up with what containers wrote while we were down, and follow on.
+    await this.containerDeps.logs!.resume(this.containerDeps.store.list(), (id) => this.live.get(id)?.state);
   }
 
   /** Stops following Docker's events. */
   close(): void {
+    this.containerDeps.logs!.close();
     this.live.stop();
   }
 
@@ -159,5 +172,25 @@ export class DockerPodRuntime implements PodRuntime {
 
   listContainers(filter: ContainerFilter): Promise<ContainerView[]> {
     return containers.listContainers(this.containerDeps, filter);
+  }
+
+  execSync(id: string, cmd: string[], timeoutSeconds: number, signal?: AbortSignal): Promise<ExecSyncResult> {
+    const { docker, logger } = this.opts;
+    return this.withRunning(id, (record) => execSync(docker, logger, record.id, cmd, { timeoutMs: timeoutSeconds * 1000, signal }));
+  }
+
+  updateContainerResources(id: string, update: ResourcesUpdate): Promise<ContainerRecord> {
+    return updateContainerResources(this.containerDeps, id, update);
+  }
+
+  reopenContainerLog(id: string): Promise<void> {
+    return this.withRunning(id, (record) => this.containerDeps.logs!.reopen(record));
+  }
+
+  /** FAILED_PRECONDITION unless the container runs (as containerd answers ExecSync and ReopenContainerLog). */
+  private async withRunning<T>(id: string, fn: (record: ContainerRecord) => Promise<T>): Promise<T> {
+    const { record, live } = await containers.containerStatus(this.containerDeps, id);
+    if (live.state !== 'running') throw new FailedPreconditionError(`container ${record.id} is not running (${live.state})`);
+    return fn(record);
   }
 }
