@@ -59,6 +59,20 @@ export class InternalError extends ShimError {
   override readonly code = 'INTERNAL';
 }
 
+/** Socket errors that mean a daemon we call (dockerd, a registry) is not there. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+
+export function isUnreachable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && UNREACHABLE_CODES.has(code);
+}
+
+/** The ShimError code an arbitrary error deserves: its own, UNAVAILABLE for a dead socket, else INTERNAL. */
+export function codeOf(err: unknown): ShimErrorCode {
+  if (err instanceof ShimError) return err.code;
+  return isUnreachable(err) ? 'UNAVAILABLE' : 'INTERNAL';
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

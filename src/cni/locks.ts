@@ -9,32 +9,7 @@
 
 type Release = () => void;
 
-/** FIFO mutex per key; entries disappear when idle so the map does not grow with pods. */
-export class KeyedMutex {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  async acquire(key: string): Promise<Release> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    let release!: Release;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => mine);
-    this.tails.set(key, tail);
-    await previous;
-    return () => {
-      release();
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    };
-  }
-
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const release = await this.acquire(key);
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
-  }
-}
+export { KeyedMutex } from '../keyed-mutex.js';
 
 interface Waiter {
   exclusive: boolean;

@@ -47,26 +47,33 @@ function idsOf(request: any): Record<string, string> {
   return ids;
 }
 
-function abortSignalFor(call: { on(ev: 'cancelled', cb: () => void): unknown; getDeadline(): Date | number }): AbortSignal {
+/** The call's signal, and a `done` that drops its deadline timer once the call settles. */
+function abortSignalFor(call: { on(ev: 'cancelled', cb: () => void): unknown; getDeadline(): Date | number }): {
+  signal: AbortSignal;
+  done: () => void;
+} {
   const controller = new AbortController();
   call.on('cancelled', () => controller.abort(new Error('call cancelled')));
   const deadline = call.getDeadline();
   const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : deadline - Date.now();
+  let timer: NodeJS.Timeout | undefined;
   if (Number.isFinite(ms) && ms < 2 ** 31) {
-    const timer = setTimeout(() => controller.abort(new Error('deadline exceeded')), Math.max(0, ms));
+    timer = setTimeout(() => controller.abort(new Error('deadline exceeded')), Math.max(0, ms));
     timer.unref();
   }
-  return controller.signal;
+  return { signal: controller.signal, done: () => clearTimeout(timer) };
 }
 
 export function wrapUnary(rpc: string, handler: UnaryHandler, base: Logger): handleUnaryCall<any, any> {
   return (call, callback) => {
     const started = process.hrtime.bigint();
     const logger = base.child({ rpc, ...idsOf(call.request) });
-    const ctx: CallContext = { logger, signal: abortSignalFor(call) };
+    const abort = abortSignalFor(call);
+    const ctx: CallContext = { logger, signal: abort.signal };
     const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
     Promise.resolve()
       .then(() => handler(call.request, ctx))
+      .finally(abort.done)
       .then(
         (response) => {
           logger.info({ ms: elapsed() }, 'ok');
@@ -86,9 +93,11 @@ export function wrapServerStream(rpc: string, handler: StreamHandler, base: Logg
   return (call: ServerWritableStream<any, any>) => {
     const started = process.hrtime.bigint();
     const logger = base.child({ rpc, ...idsOf(call.request) });
-    const ctx: CallContext = { logger, signal: abortSignalFor(call) };
+    const abort = abortSignalFor(call);
+    const ctx: CallContext = { logger, signal: abort.signal };
     Promise.resolve()
       .then(() => handler(call.request, { write: (m) => call.write(m) }, ctx))
+      .finally(abort.done)
       .then(
         () => {
           logger.info({ ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'stream ended');

@@ -3,7 +3,7 @@
  * errors; only this file knows what the kubelet sees.
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { ShimError, type ShimErrorCode } from '../errors.js';
+import { ShimError, isUnreachable, type ShimErrorCode } from '../errors.js';
 
 export const GRPC_CODE_OF: Readonly<Record<ShimErrorCode, GrpcStatus>> = {
   INVALID_ARGUMENT: GrpcStatus.INVALID_ARGUMENT,
@@ -18,8 +18,6 @@ export const GRPC_CODE_OF: Readonly<Record<ShimErrorCode, GrpcStatus>> = {
   INTERNAL: GrpcStatus.INTERNAL,
 };
 
-/** Socket errors that mean dockerd (or another daemon we call) is not there. */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
 
 export interface GrpcFailure {
   code: GrpcStatus;
@@ -30,7 +28,7 @@ export function toGrpcFailure(err: unknown): GrpcFailure {
   if (err instanceof ShimError) return { code: GRPC_CODE_OF[err.code], details: err.message };
   const e = err as { code?: unknown; message?: unknown } | null;
   const message = typeof e?.message === 'string' ? e.message : String(err);
-  if (typeof e?.code === 'string' && UNREACHABLE.has(e.code)) {
+  if (isUnreachable(err)) {
     return { code: GrpcStatus.UNAVAILABLE, details: `dependency unreachable: ${message}` };
   }
   return { code: GrpcStatus.INTERNAL, details: message };

@@ -8,9 +8,9 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '..
 import type { Logger } from '../logger.js';
 import { containerCreateOptions, containerLogPath } from './container-config.js';
 import { UNKNOWN_STATE } from './container-state.js';
-import { dockerMessage, dockerStatus, ignoreGoneOrDone } from './docker-errors.js';
+import { dockerMessage, dockerStatus, fromDocker, ignoreGoneOrDone } from './docker-errors.js';
 import type { JsonStore } from './json-store.js';
-import { matchesSelector } from './labels.js';
+import { LABEL_MANAGED, matchesSelector } from './labels.js';
 import type { LiveView } from './live-view.js';
 import { DOCKER_LOG_CONFIG, type LogManager } from './logs/index.js';
 import { nowNs } from './time.js';
@@ -42,9 +42,12 @@ async function imageId(docker: Docker, image: string): Promise<string> {
  * leftover of that first try: remove it and create afresh, as cri-dockerd does.
  */
 async function clearNameConflict(deps: ContainerDeps, name: string): Promise<void> {
-  const [existing] = await deps.docker.listContainers({ all: true, filters: { name: [`^/${name}$`] } });
+  // Docker's name filter is a regular expression; our names only hold [A-Za-z0-9_.-].
+  const pattern = `^/${name.replace(/\./g, '\\.')}$`;
+  const [existing] = await deps.docker.listContainers({ all: true, filters: { name: [pattern] } });
   if (!existing) return;
-  if (existing.State !== 'created') {
+  // Never touch a container that is not this shim's, whatever its name.
+  if (existing.Labels[LABEL_MANAGED] !== deps.instance || existing.State !== 'created') {
     throw new FailedPreconditionError(`container name ${name} is already used by ${existing.Id.slice(0, 12)} (${existing.State})`);
   }
   deps.logger.info({ name, stale: existing.Id }, 'removing never-started container left by an earlier attempt');
@@ -75,7 +78,7 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
   try {
     created = await deps.docker.createContainer(options);
   } catch (err) {
-    throw new InvalidArgumentError(`CreateContainer ${spec.name}: Docker refused it: ${dockerMessage(err)}`);
+    throw fromDocker(err, `CreateContainer ${spec.name}: Docker refused it`);
   }
   const record: ContainerRecord = {
     id: created.id,
@@ -116,7 +119,10 @@ export async function startContainer(deps: ContainerDeps, id: string): Promise<v
     }
     log?.abandon();
     if (status === 404) throw new NotFoundError(`container "${id}": its Docker container is gone`);
-    throw new FailedPreconditionError(`StartContainer ${record.spec.name}: ${dockerMessage(err)}`);
+    // The process did not start (bad command, missing mount source): the container
+    // exists but cannot run, which is a state problem rather than a bad request.
+    if (status === 500) throw new FailedPreconditionError(`StartContainer ${record.spec.name}: ${dockerMessage(err)}`);
+    throw fromDocker(err, `StartContainer ${record.spec.name}`);
   } finally {
     await deps.live.refresh(record.id);
   }
@@ -146,13 +152,23 @@ export async function containerStatus(deps: ContainerDeps, id: string): Promise<
   return { record, live: deps.live.get(record.id) ?? UNKNOWN_STATE, image: record.spec.image };
 }
 
+/** An exact id, or a prefix that names exactly one of `ids`; an ambiguous prefix lists nothing (as containerd). */
+function uniqueMatch(ids: Iterable<string>, wanted: string): string | undefined {
+  const matches = new Set([...ids].filter((id) => id.startsWith(wanted)));
+  if (matches.has(wanted)) return wanted;
+  return matches.size === 1 ? [...matches][0] : undefined;
+}
+
 export async function listContainers(deps: ContainerDeps, filter: ContainerFilter): Promise<ContainerView[]> {
   let records = deps.store.list();
   if (filter.id) {
-    const one = deps.store.resolve(filter.id);
-    records = one ? [one] : [];
+    const id = uniqueMatch(records.map((r) => r.id), filter.id);
+    records = records.filter((r) => r.id === id);
   }
-  if (filter.sandboxId) records = records.filter((r) => r.sandboxId === filter.sandboxId || r.sandboxId.startsWith(filter.sandboxId!));
+  if (filter.sandboxId) {
+    const sandboxId = uniqueMatch(records.map((r) => r.sandboxId), filter.sandboxId);
+    records = records.filter((r) => r.sandboxId === sandboxId);
+  }
   records = records.filter((r) => matchesSelector(r.spec.labels, filter.labelSelector));
   const views = records.map((record): ContainerView => ({
     record,

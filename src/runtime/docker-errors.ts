@@ -1,3 +1,5 @@
+import { AlreadyExistsError, InternalError, InvalidArgumentError, NotFoundError } from '../errors.js';
+
 /** dockerode errors carry the HTTP status of the Engine API. */
 export function dockerStatus(err: unknown): number | undefined {
   const code = (err as { statusCode?: unknown } | null)?.statusCode;
@@ -12,6 +14,26 @@ export async function ignoreGoneOrDone<T>(p: Promise<T>): Promise<T | undefined>
     const status = dockerStatus(err);
     if (status === 404 || status === 304) return undefined;
     throw err;
+  }
+}
+
+/**
+ * A Docker Engine failure as one of our errors, by its HTTP status, so the kubelet gets
+ * a meaningful code. Socket errors (dockerd down) are returned as they are: the CRI
+ * layer maps them to UNAVAILABLE.
+ */
+export function fromDocker(err: unknown, what: string): Error {
+  if (dockerStatus(err) === undefined) return err as Error;
+  const message = `${what}: ${dockerMessage(err)}`;
+  switch (dockerStatus(err)) {
+    case 400:
+      return new InvalidArgumentError(message, { cause: err });
+    case 404:
+      return new NotFoundError(message, { cause: err });
+    case 409:
+      return new AlreadyExistsError(message, { cause: err });
+    default:
+      return new InternalError(message, { cause: err });
   }
 }
 

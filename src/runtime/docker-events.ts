@@ -16,6 +16,8 @@ export interface DockerContainerEvent {
 }
 
 const ACTIONS = ['create', 'start', 'die', 'oom', 'destroy'];
+
+type EventStream = NodeJS.ReadableStream & { destroy?: () => void };
 const RETRY_MS = 1000;
 
 interface RawEvent {
@@ -41,7 +43,8 @@ function parse(line: string): DockerContainerEvent | undefined {
 }
 
 export class DockerEventSource {
-  private stream: NodeJS.ReadableStream | null = null;
+  private stream: EventStream | null = null;
+  private readonly seenThisSecond = new Set<string>();
   private stopped = false;
   private sinceSeconds = Math.floor(Date.now() / 1000);
   private retry: NodeJS.Timeout | null = null;
@@ -62,38 +65,64 @@ export class DockerEventSource {
 
   private async open(isReconnect: boolean): Promise<void> {
     if (this.stopped) return;
+    let stream: EventStream;
     try {
-      const stream = (await this.docker.getEvents({
+      stream = (await this.docker.getEvents({
         since: this.sinceSeconds,
         filters: { type: ['container'], label: [`${LABEL_MANAGED}=${this.instance}`], event: ACTIONS },
-      })) as NodeJS.ReadableStream;
-      this.stream = stream;
-      let pending = '';
-      stream.on('data', (chunk: Buffer) => {
-        pending += chunk.toString('utf8');
-        let nl: number;
-        while ((nl = pending.indexOf('\n')) >= 0) {
-          const event = parse(pending.slice(0, nl));
-          pending = pending.slice(nl + 1);
-          if (!event) continue;
-          this.sinceSeconds = Math.floor(Number(event.timeNano) / 1e9);
-          this.onEvent(event);
-        }
-      });
-      stream.on('end', () => this.reconnect());
-      stream.on('error', () => this.reconnect());
-      if (isReconnect) this.onResync();
-      this.unavailable = false;
+      })) as EventStream;
     } catch (err) {
       // Once per outage, not once per retry.
       if (!this.unavailable) this.logger.warn({ err: (err as Error).message }, 'docker event stream unavailable; retrying');
       this.unavailable = true;
       this.reconnect();
+      return;
     }
+    if (this.stopped) {
+      stream.destroy?.();
+      return;
+    }
+    this.stream = stream;
+    this.unavailable = false;
+    let pending = '';
+    stream.on('data', (chunk: Buffer) => {
+      if (this.stream !== stream) return;
+      pending += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const event = parse(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+        if (event && this.isNew(event)) this.onEvent(event);
+      }
+    });
+    // Only the current stream may trigger a reconnect: a late 'close' of an old one
+    // would otherwise open a second stream and every event would arrive twice.
+    const lost = () => {
+      if (this.stream === stream) this.reconnect();
+    };
+    stream.on('end', lost);
+    stream.on('error', lost);
+    stream.on('close', lost);
+    if (isReconnect) this.onResync();
+  }
+
+  /**
+   * `since` has one-second granularity, so a reopened stream replays the events of
+   * that second: drop the ones already delivered.
+   */
+  private isNew(event: DockerContainerEvent): boolean {
+    const second = Math.floor(Number(event.timeNano) / 1e9);
+    if (second > this.sinceSeconds) this.seenThisSecond.clear();
+    this.sinceSeconds = Math.max(this.sinceSeconds, second);
+    const key = `${event.id} ${event.action} ${event.timeNano}`;
+    if (this.seenThisSecond.has(key)) return false;
+    this.seenThisSecond.add(key);
+    return true;
   }
 
   private reconnect(): void {
     if (this.stopped || this.retry) return;
+    this.stream?.destroy?.();
     this.stream = null;
     this.retry = setTimeout(() => {
       this.retry = null;
@@ -105,8 +134,7 @@ export class DockerEventSource {
   stop(): void {
     this.stopped = true;
     if (this.retry) clearTimeout(this.retry);
-    const s = this.stream as (NodeJS.ReadableStream & { destroy?: () => void }) | null;
-    s?.destroy?.();
+    this.stream?.destroy?.();
     this.stream = null;
   }
 }

@@ -21,7 +21,7 @@ export interface DockerHealth {
 }
 
 /** Asks dockerd who it is; never throws, so Status can always answer. */
-export async function dockerHealth(docker: Docker, timeoutMs = 2000): Promise<DockerHealth> {
+export async function dockerHealth(docker: Docker, timeoutMs = 5000): Promise<DockerHealth> {
   const timeout = new Promise<never>((_, reject) =>
     setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref(),
   );

@@ -19,8 +19,10 @@ export class LiveView {
   /** Per id, the sequence number of the newest inspect applied: an older answer never wins. */
   private readonly applied = new Map<string, number>();
   private seq = 0;
+  /** Events are handled one at a time, so subscribers see them in Docker's order. */
+  private eventChain: Promise<void> = Promise.resolve();
   private readonly events: DockerEventSource;
-  /** Emits 'event' (DockerContainerEvent) after the view has been updated for it. */
+  /** Emits 'event' (DockerContainerEvent) after the view has been updated for it, and 'reconciled' after each full re-read. */
   readonly emitter = new EventEmitter();
 
   constructor(
@@ -29,7 +31,15 @@ export class LiveView {
     private readonly instance: string,
   ) {
     this.emitter.setMaxListeners(0);
-    this.events = new DockerEventSource(docker, logger, instance, (e) => void this.onEvent(e), () => void this.reconcile());
+    this.events = new DockerEventSource(
+      docker,
+      logger,
+      instance,
+      (e) => {
+        this.eventChain = this.eventChain.then(() => this.onEvent(e));
+      },
+      () => void this.reconcile(),
+    );
   }
 
   /** Reads every managed container once, then follows Docker's events. */
@@ -44,10 +54,18 @@ export class LiveView {
 
   async reconcile(): Promise<void> {
     try {
+      // Anything refreshed after this point is newer than the list and must not be
+      // forgotten for being absent from it (a container created meanwhile).
+      const listedAt = this.seq;
       const list = await this.docker.listContainers({ all: true, filters: managedFilter(this.instance) });
       const present = new Set(list.map((c) => c.Id));
-      for (const id of this.states.keys()) if (!present.has(id)) this.forget(id);
+      for (const id of [...this.states.keys()]) {
+        if (!present.has(id) && (this.applied.get(id) ?? 0) <= listedAt) this.forget(id);
+      }
+      // Tombstones of containers long gone only guard against stale inspects in flight.
+      for (const [id, seq] of this.applied) if (!this.states.has(id) && seq <= listedAt) this.applied.delete(id);
       await Promise.all(list.map((c) => this.refresh(c.Id)));
+      this.emitter.emit('reconciled');
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'cannot reconcile container states with dockerd');
     }
@@ -57,14 +75,22 @@ export class LiveView {
     return this.states.get(id);
   }
 
-  /** Re-reads one container from Docker; undefined (and forgotten) when it is gone. */
+  /**
+   * Re-reads one container from Docker; undefined (and forgotten) when it is gone.
+   * Never throws: it runs after operations that already succeeded, and a failed
+   * bookkeeping read must not turn their success into an error (the next event or
+   * reconcile corrects the view).
+   */
   async refresh(id: string): Promise<ContainerLiveState | undefined> {
     const mySeq = ++this.seq;
     let state: ContainerLiveState | undefined;
     try {
       state = liveState((await this.docker.getContainer(id).inspect()).State);
     } catch (err) {
-      if (dockerStatus(err) !== 404) throw err;
+      if (dockerStatus(err) !== 404) {
+        this.logger.warn({ id, err: (err as Error).message }, 'cannot read container state from dockerd');
+        return this.states.get(id);
+      }
     }
     if ((this.applied.get(id) ?? 0) > mySeq) return this.states.get(id);
     this.applied.set(id, mySeq);

@@ -2,7 +2,9 @@
  * The runtime's face towards src/cri: sandboxes and the containers in them. It owns
  * the two state stores and wires the sandbox steps to the container operations.
  */
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { KeyedMutex } from '../keyed-mutex.js';
 import type Docker from 'dockerode';
 import { FailedPreconditionError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -53,6 +55,8 @@ export interface PodRuntimeOptions {
 
 export class DockerPodRuntime implements PodRuntime {
   private readonly sandboxes: JsonStore<SandboxRecord>;
+  private readonly sandboxLocks = new KeyedMutex();
+  private readonly containerLocks = new KeyedMutex();
   private readonly containerDeps: containers.ContainerDeps;
   /** Live state of every container we made, pause containers included. */
   readonly live: LiveView;
@@ -78,18 +82,32 @@ export class DockerPodRuntime implements PodRuntime {
     await this.sandboxes.load();
     await this.containerDeps.store.load();
     // dockerd may be down while we start: Status then says RuntimeReady=false, and
-    // the live view catches up when Docker's event stream comes back.
-    await adoptOrphans({
-      docker: this.opts.docker,
-      instance: this.instance,
-      sandboxes: this.sandboxes,
-      containers: this.containerDeps.store,
-      network: this.opts.network,
-      logger: this.opts.logger,
-    }).catch((err: unknown) => this.opts.logger.warn({ err: (err as Error).message }, 'cannot look for orphaned containers'));
+    // adoption and the live view catch up when Docker's event stream comes back.
+    await this.adopt();
+    this.live.emitter.on('reconciled', () => {
+      if (!this.adopted) void this.adopt();
+    });
     await this.live.start();
     // Catch up with what containers wrote while we were down, and follow on.
     await this.containerDeps.logs!.resume(this.containerDeps.store.list(), (id) => this.live.get(id)?.state);
+  }
+
+  private adopted = false;
+
+  private async adopt(): Promise<void> {
+    try {
+      await adoptOrphans({
+        docker: this.opts.docker,
+        instance: this.instance,
+        sandboxes: this.sandboxes,
+        containers: this.containerDeps.store,
+        network: this.opts.network,
+        logger: this.opts.logger,
+      });
+      this.adopted = true;
+    } catch (err) {
+      this.opts.logger.warn({ err: (err as Error).message }, 'cannot look for orphaned containers yet');
+    }
   }
 
   /** Stops following Docker's events. */
@@ -127,19 +145,34 @@ export class DockerPodRuntime implements PodRuntime {
     return record;
   }
 
+  /**
+   * Runs `fn` on the sandbox `id` (full id or unique prefix) under its lock: Run, Stop,
+   * Remove and CreateContainer of one pod never interleave (the kubelet's pod worker
+   * and its garbage collector can call at the same time). The record is looked up
+   * again inside the lock, so a call that waited behind a Remove finds nothing.
+   */
+  private async withSandbox<T>(id: string, fn: (record: SandboxRecord | undefined) => Promise<T>): Promise<T> {
+    const fullId = this.sandboxes.resolve(id)?.id ?? id;
+    return this.sandboxLocks.run(fullId, () => fn(this.sandboxes.get(fullId)));
+  }
+
   runSandbox(spec: SandboxSpec): Promise<SandboxRecord> {
     const { docker, network, pauseImage, logger } = this.opts;
-    return runSandbox({ docker, instance: this.instance, live: this.live, network, pauseImage, logger, store: this.sandboxes }, spec);
+    const id = randomBytes(32).toString('hex');
+    const deps = { docker, instance: this.instance, live: this.live, network, pauseImage, logger, store: this.sandboxes };
+    return this.sandboxLocks.run(id, () => runSandbox(deps, spec, id));
   }
 
   async stopSandbox(id: string): Promise<void> {
-    const record = this.sandboxes.resolve(id);
-    if (record) await stopSandbox(this.teardownDeps(), record);
+    await this.withSandbox(id, async (record) => {
+      if (record) await stopSandbox(this.teardownDeps(), record);
+    });
   }
 
   async removeSandbox(id: string): Promise<void> {
-    const record = this.sandboxes.resolve(id);
-    if (record) await removeSandbox(this.teardownDeps(), record);
+    await this.withSandbox(id, async (record) => {
+      if (record) await removeSandbox(this.teardownDeps(), record);
+    });
   }
 
   async sandboxStatus(id: string): Promise<SandboxView> {
@@ -151,19 +184,28 @@ export class DockerPodRuntime implements PodRuntime {
   }
 
   createContainer(sandboxId: string, spec: ContainerSpec): Promise<ContainerRecord> {
-    return containers.createContainer(this.containerDeps, this.mustGetSandbox(sandboxId), spec);
+    return this.withSandbox(sandboxId, (record) => {
+      if (!record) throw new NotFoundError(`pod sandbox "${sandboxId}" not found`);
+      return containers.createContainer(this.containerDeps, record, spec);
+    });
+  }
+
+  /** Start, Stop and Remove of one container are serialized (Remove waits for a Stop's grace period). */
+  private withContainer<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const fullId = this.containerDeps.store.resolve(id)?.id ?? id;
+    return this.containerLocks.run(fullId, fn);
   }
 
   startContainer(id: string): Promise<void> {
-    return containers.startContainer(this.containerDeps, id);
+    return this.withContainer(id, () => containers.startContainer(this.containerDeps, id));
   }
 
   stopContainer(id: string, timeoutSeconds: number): Promise<void> {
-    return containers.stopContainer(this.containerDeps, id, timeoutSeconds);
+    return this.withContainer(id, () => containers.stopContainer(this.containerDeps, id, timeoutSeconds));
   }
 
   removeContainer(id: string): Promise<void> {
-    return containers.removeContainer(this.containerDeps, id);
+    return this.withContainer(id, () => containers.removeContainer(this.containerDeps, id));
   }
 
   containerStatus(id: string): Promise<ContainerView> {

@@ -29,8 +29,10 @@ export function sandboxView(live: LiveView, record: SandboxRecord): SandboxView 
 export function listSandboxes(live: LiveView, store: JsonStore<SandboxRecord>, filter: SandboxFilter): SandboxView[] {
   let records = store.list();
   if (filter.id) {
-    const one = store.resolve(filter.id);
-    records = one ? [one] : [];
+    // An ambiguous prefix lists nothing rather than failing the whole list (as containerd).
+    const matches = records.filter((r) => r.id.startsWith(filter.id!));
+    const exact = matches.find((r) => r.id === filter.id);
+    records = exact ? [exact] : matches.length === 1 ? matches : [];
   }
   const views = records
     .filter((r) => matchesSelector(r.spec.labels, filter.labelSelector))

@@ -3,11 +3,10 @@
  * running pause container, an attached network and a state file, or nothing of it
  * is left (no container, no IP, no veth, no file).
  */
-import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, ShimError, errorMessage } from '../errors.js';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, ShimError, codeOf, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { dockerMessage, dockerStatus, ignoreGoneOrDone } from './docker-errors.js';
+import { dockerMessage, dockerStatus, fromDocker, ignoreGoneOrDone } from './docker-errors.js';
 import type { JsonStore } from './json-store.js';
 import type { LiveView } from './live-view.js';
 import { dockerLabels } from './labels.js';
@@ -37,8 +36,8 @@ export interface SandboxRunDeps {
 class StepError extends ShimError {
   constructor(step: string, cause: unknown) {
     super(`RunPodSandbox: ${step}: ${errorMessage(cause)}`, { cause });
-    // Keep the cause's gRPC meaning (e.g. INVALID_ARGUMENT from a bad config).
-    (this as { code: ShimError['code'] }).code = cause instanceof ShimError ? cause.code : 'INTERNAL';
+    // Keep the cause's meaning (INVALID_ARGUMENT from a bad config, UNAVAILABLE when dockerd is down).
+    (this as { code: ShimError['code'] }).code = codeOf(cause);
   }
 }
 
@@ -103,13 +102,13 @@ function createError(err: unknown, image: string, spec: SandboxSpec, name: strin
     case 409:
       return new AlreadyExistsError(`pod ${md.namespace}/${md.name} attempt ${md.attempt} already has a sandbox container (${name})`);
     default:
-      return new Error(dockerMessage(err));
+      return fromDocker(err, 'Docker refused it');
   }
 }
 
-export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec): Promise<SandboxRecord> {
+/** `id` is chosen by the caller, which holds the sandbox's lock under it. */
+export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec, id: string): Promise<SandboxRecord> {
   const { docker, store, network, logger } = deps;
-  const id = randomBytes(32).toString('hex');
   const log = logger.child({ sandbox: id });
   const undo = new UndoStack(log);
   try {
@@ -131,7 +130,7 @@ export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec): Promi
       try {
         await container.start();
       } catch (err) {
-        throw new Error(dockerMessage(err));
+        throw fromDocker(err, 'Docker refused it');
       }
     });
     const inspect = await step('inspecting pause container', () => container.inspect());
@@ -157,7 +156,9 @@ export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec): Promi
     // 4. The CNI chain against the pause container's namespace.
     if (podNetwork) {
       const att = attachmentOf(record);
-      undo.push('CNI DEL', () => network.detach(att));
+      // If DEL fails, what is left (IP, veth, rules) can only be freed by a later
+      // DEL: keep the state file and the pause container so Stop/Remove retry it.
+      undo.push('CNI DEL', () => network.detach(att), { stopOnFailure: true });
       const attached = await step('CNI ADD', () => network.attach(att));
       record.ips = attached.ips;
       record.network = { attached: true, ifName: attached.ifName, result: attached.result };

@@ -3,11 +3,18 @@
  * (they exceed 2^53). Docker gives RFC 3339 with up to nanosecond fractions.
  */
 
-/** Now, in Unix nanoseconds. */
+// The wall clock at start, then the monotonic clock from there: created_at values
+// must never go backwards (the kubelet orders containers by them).
+const ORIGIN_NS = BigInt(Date.now()) * 1_000_000n;
+const ORIGIN_HR = process.hrtime.bigint();
+let last = 0n;
+
+/** Now, in Unix nanoseconds; strictly increasing within the process. */
 export function nowNs(): string {
-  const ms = BigInt(Date.now());
-  const subMs = process.hrtime.bigint() % 1_000_000n;
-  return (ms * 1_000_000n + subMs).toString();
+  let now = ORIGIN_NS + (process.hrtime.bigint() - ORIGIN_HR);
+  if (now <= last) now = last + 1n;
+  last = now;
+  return now.toString();
 }
 
 /** `2024-05-01T10:00:00.123456789Z` → ns string; zero/absent time → '0'. */

@@ -9,21 +9,27 @@ import type { Logger } from '../logger.js';
 interface Step {
   what: string;
   revert: () => Promise<unknown>;
+  /** When this step fails, the older steps must not run (they would destroy what a retry needs). */
+  stopOnFailure: boolean;
 }
 
 export class UndoStack {
   private readonly steps: Step[] = [];
 
+  /** A CNI DEL runs a whole plugin chain, each plugin with its own limit: allow for that. */
   constructor(
     private readonly logger: Logger,
-    private readonly stepTimeoutMs = 60_000,
+    private readonly stepTimeoutMs = 5 * 60_000,
   ) {}
 
-  push(what: string, revert: () => Promise<unknown>): void {
-    this.steps.push({ what, revert });
+  push(what: string, revert: () => Promise<unknown>, opts: { stopOnFailure?: boolean } = {}): void {
+    this.steps.push({ what, revert, stopOnFailure: opts.stopOnFailure ?? false });
   }
 
-  /** Runs every step, newest first; a failing step is logged and the rest still run. */
+  /**
+   * Runs every step, newest first; a failing step is logged and the rest still run,
+   * unless the step says that what remains must stay for a retry.
+   */
   async run(): Promise<void> {
     while (this.steps.length) {
       const step = this.steps.pop()!;
@@ -32,6 +38,10 @@ export class UndoStack {
         this.logger.info({ undo: step.what }, 'rolled back');
       } catch (err) {
         this.logger.error({ undo: step.what, err: (err as Error).message }, 'rollback step failed');
+        if (step.stopOnFailure) {
+          this.logger.error({ kept: this.steps.map((s) => s.what) }, 'left in place for a later Stop/Remove to retry');
+          this.steps.length = 0;
+        }
       }
     }
   }

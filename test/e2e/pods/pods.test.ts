@@ -1,7 +1,7 @@
 /**
  * Pods end to end: real dockerd, real CNI plugins, a real gRPC client on the socket.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -241,6 +241,36 @@ describe('pods end to end', () => {
     await t.call(t.runtime, 'RemovePodSandbox', { pod_sandbox_id: id });
     expect(dockerContainersOfSandbox(id)).toEqual([]);
     expect(env.reservedIps()).not.toContain(ip);
+  });
+
+  it('serializes concurrent Stop and Remove of one pod: no ghost record, no leak', async () => {
+    const { id, config } = await runPod('race');
+    await runContainer(id, config, containerConfig('sleep', ['sleep', '3600']));
+    const ip = await podIp(id);
+    await Promise.all([
+      t.call(t.runtime, 'StopPodSandbox', { pod_sandbox_id: id }),
+      t.call(t.runtime, 'RemovePodSandbox', { pod_sandbox_id: id }),
+      t.call(t.runtime, 'StopPodSandbox', { pod_sandbox_id: id }),
+      t.call(t.runtime, 'RemovePodSandbox', { pod_sandbox_id: id }),
+    ]);
+    await expect(t.call(t.runtime, 'PodSandboxStatus', { pod_sandbox_id: id })).rejects.toMatchObject({ code: status.NOT_FOUND });
+    expect(existsSync(join(env.dir, 'state', 'sandboxes', `${id}.json`))).toBe(false);
+    expect(dockerContainersOfSandbox(id)).toEqual([]);
+    expect(env.reservedIps()).not.toContain(ip);
+  });
+
+  it("never removes a container it did not create, even one with the kubelet's name", async () => {
+    const { id, config } = await runPod('foreign');
+    const name = `k8s_app_foreign_crt_${config.metadata.uid}_0`;
+    const foreign = sh('docker', ['create', '--name', name, BUSYBOX, 'true']).trim();
+    try {
+      await expect(
+        t.call(t.runtime, 'CreateContainer', { pod_sandbox_id: id, config: containerConfig('app', ['sleep', '1']), sandbox_config: config }),
+      ).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
+      expect(sh('docker', ['inspect', '-f', '{{.Id}}', foreign]).trim()).toBe(foreign);
+    } finally {
+      sh('docker', ['rm', '-f', foreign]);
+    }
   });
 
   it('lists sandboxes and containers with filters', async () => {

@@ -11,7 +11,7 @@ import { sandboxContainerName, workloadContainerName } from '../../../src/runtim
 import { clampOomScoreAdj } from '../../../src/runtime/oom.js';
 import { renderHosts, renderResolvConf } from '../../../src/runtime/pod-files.js';
 import { bandwidthFromAnnotations, parseQuantity } from '../../../src/runtime/pod-network.js';
-import { rfc3339ToNs } from '../../../src/runtime/time.js';
+import { nowNs, rfc3339ToNs } from '../../../src/runtime/time.js';
 import { UndoStack } from '../../../src/runtime/undo.js';
 
 describe('naming', () => {
@@ -67,6 +67,19 @@ describe('labels', () => {
       labels: { app: 'web', 'io.kubernetes.pod.name': 'p', 'io.kubernetes.pod.namespace': 'n', 'io.kubernetes.pod.uid': 'u' },
       annotations: { 'kubernetes.io/config.source': 'api' },
     });
+  });
+});
+
+describe('nowNs', () => {
+  it('never goes backwards, even within one microsecond', () => {
+    let last = 0n;
+    for (let i = 0; i < 50_000; i++) {
+      const now = BigInt(nowNs());
+      expect(now > last).toBe(true);
+      last = now;
+    }
+    // And it is the wall clock, in nanoseconds.
+    expect(Number(last / 1_000_000n) - Date.now()).toBeLessThan(1000);
   });
 });
 
@@ -191,6 +204,17 @@ describe('UndoStack', () => {
     undo.push('c', async () => order.push('c'));
     await undo.run();
     expect(order).toEqual(['c', 'a']);
+  });
+  it('stops unwinding after a failed step that must keep what is older for a retry', async () => {
+    const order: string[] = [];
+    const undo = new UndoStack(silentLogger, 1000);
+    undo.push('remove container', async () => order.push('remove container'));
+    undo.push('delete state', async () => order.push('delete state'));
+    undo.push('CNI DEL', async () => {
+      throw new Error('plugin failed');
+    }, { stopOnFailure: true });
+    await undo.run();
+    expect(order).toEqual([]);
   });
   it('does not wait forever on a hung step', async () => {
     const undo = new UndoStack(silentLogger, 50);
