@@ -15,7 +15,7 @@ import type Docker from 'dockerode';
 import { DeadlineExceededError, FailedPreconditionError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { dockerMessage, dockerStatus } from './docker-errors.js';
-import { demuxFrames } from './logs/demux.js';
+import { demuxFrames } from './docker-demux.js';
 
 /** 16 MiB per stream, as containerd caps ExecSync output (and the kubelet's message limit). */
 export const EXEC_SYNC_OUTPUT_LIMIT = 16 * 1024 * 1024;

@@ -8,7 +8,7 @@
  * The endpoint sends each message as `<RFC3339NanoFixed> <bytes>`: one multiplexed frame
  * per message without a TTY, and the bare bytes one after another with a TTY.
  */
-import { DemuxError, demuxFrames } from './demux.js';
+import { DemuxError, demuxFrames } from '../docker-demux.js';
 import { MAX_ENTRY_BYTES, parseTimestamp, type LogMessage, type LogStream } from './cri-format.js';
 
 /** `2024-05-01T10:00:00.123456789Z` and a space: Docker's fixed-width prefix. */

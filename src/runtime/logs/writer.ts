@@ -17,7 +17,7 @@ import type Docker from 'dockerode';
 import type { Logger } from '../../logger.js';
 import { dockerStatus } from '../docker-errors.js';
 import { dockerSince, encodeEntry, messageEntries, type LogMessage } from './cri-format.js';
-import { DemuxError } from './demux.js';
+import { DemuxError } from '../docker-demux.js';
 import { multiplexedMessages, rawMessages } from './docker-messages.js';
 import { ResumeWindow } from './resume-window.js';
 

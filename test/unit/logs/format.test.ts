@@ -13,7 +13,7 @@ import {
   parseTimestamp,
   type LogMessage,
 } from '../../../src/runtime/logs/cri-format.js';
-import { DemuxError, demuxFrames } from '../../../src/runtime/logs/demux.js';
+import { DemuxError, demuxFrames } from '../../../src/runtime/docker-demux.js';
 import { messageOf, multiplexedMessages, rawMessages } from '../../../src/runtime/logs/docker-messages.js';
 import { ResumeWindow, WINDOW_NS } from '../../../src/runtime/logs/resume-window.js';
 

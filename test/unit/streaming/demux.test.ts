@@ -42,14 +42,16 @@ describe('demuxDockerStream', () => {
     expect(err.length).toBe(0);
   });
 
-  it('ends both outputs when the source is destroyed mid-frame', async () => {
+  it('ends both outputs when the source is destroyed mid-frame, keeping the whole frames before it', async () => {
     const source = new PassThrough();
     const { stdout, stderr } = demuxDockerStream(source);
     const results = Promise.all([collect(stdout), collect(stderr)]);
-    source.write(frame(1, Buffer.from('partial')).subarray(0, 12));
+    source.write(Buffer.concat([frame(1, Buffer.from('whole ')), frame(1, Buffer.from('partial')).subarray(0, 12)]));
+    await new Promise((r) => setImmediate(r));
     source.destroy();
     const [out, err] = await results;
-    expect(out.toString()).toBe('part');
+    // A frame cut short is dropped: Docker sends a frame's header only with its payload ready.
+    expect(out.toString()).toBe('whole ');
     expect(err.length).toBe(0);
   });
 });
