@@ -12,6 +12,19 @@ die() { log "error: $*"; exit 1; }
 
 need_root() { [ "$(id -u)" = 0 ] || die "run as root (it installs packages, starts dockerd, writes /etc/cni/net.d)"; }
 
+# Node.js 20+ with npm comes with the machines we run on; Debian 12's own nodejs is 18,
+# so we neither install nor accept that one.
+need_node() {
+  local version major
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    die "Node.js 20+ with npm is required (node and npm must be on PATH)"
+  fi
+  version=$(node -p 'process.versions.node' 2>/dev/null) || die "Node.js 20+ with npm is required ('node' does not run)"
+  major=${version%%.*}
+  [[ "$major" =~ ^[0-9]+$ ]] && [ "$major" -ge 20 ] ||
+    die "Node.js 20+ with npm is required; found node $version at $(command -v node)"
+}
+
 # Installs only the Debian packages that are missing; apt-get update only when needed.
 ensure_packages() {
   local missing=()
@@ -32,7 +45,8 @@ ensure_dockerd() {
   docker_answers && return 0
   log "starting dockerd (log: /var/log/cri-shim-dockerd.log)"
   nohup dockerd >/var/log/cri-shim-dockerd.log 2>&1 </dev/null &
-  for _ in $(seq 1 120); do
+  local deadline=$((SECONDS + 60))
+  while [ "$SECONDS" -lt "$deadline" ]; do
     docker_answers && return 0
     sleep 0.5
   done
@@ -42,42 +56,47 @@ ensure_dockerd() {
 
 image_label() { docker image inspect -f "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true; }
 
+# Image builds run in a subshell whose EXIT trap removes the scratch dir, also when
+# gcc or docker import fails under set -e.
 # The pause image from our own hack/pause/pause.c, rebuilt only when the source changes.
 ensure_pause_image() {
   local sum
   sum=$(sha256sum "$ROOT/hack/pause/pause.c" | cut -c1-16)
   [ "$(image_label "$PAUSE_IMAGE" io.cri-shim.source)" = "$sum" ] && return 0
   log "building $PAUSE_IMAGE"
-  local dir
-  dir=$(mktemp -d)
-  gcc -static -O2 -Wall -Wextra -o "$dir/pause" "$ROOT/hack/pause/pause.c"
-  tar -C "$dir" -c pause | docker import \
-    --change 'ENTRYPOINT ["/pause"]' --change "LABEL io.cri-shim.source=$sum" - "$PAUSE_IMAGE" >/dev/null
-  rm -rf "$dir"
+  (
+    dir=$(mktemp -d)
+    trap 'rm -rf "$dir"' EXIT
+    gcc -static -O2 -Wall -Wextra -o "$dir/pause" "$ROOT/hack/pause/pause.c"
+    tar -C "$dir" -c pause | docker import \
+      --change 'ENTRYPOINT ["/pause"]' --change "LABEL io.cri-shim.source=$sum" - "$PAUSE_IMAGE" >/dev/null
+  )
 }
 
 # A small test image from Debian's static busybox: every applet as a hard link, so a
-# masked path masks only that applet.
+# masked path masks only that applet. The label hashes busybox and this function's own
+# text, so only a change to the recipe (not to the rest of this file) rebuilds it.
 ensure_busybox_image() {
   local sum
-  sum=$( (sha256sum /bin/busybox; sha256sum "$ROOT/hack/lib.sh") | sha256sum | cut -c1-16)
+  sum=$( (sha256sum /bin/busybox; declare -f ensure_busybox_image) | sha256sum | cut -c1-16)
   [ "$(image_label "$BUSYBOX_IMAGE" io.cri-shim.source)" = "$sum" ] && return 0
   log "building $BUSYBOX_IMAGE"
-  local dir
-  dir=$(mktemp -d)
-  mkdir -p "$dir"/{bin,etc,tmp,root,var/www,proc,sys,dev}
-  cp /bin/busybox "$dir/bin/busybox"
-  for applet in $(/bin/busybox --list); do
-    [ "$applet" = busybox ] || ln "$dir/bin/busybox" "$dir/bin/$applet"
-  done
-  mkdir -p "$dir/usr/bin" "$dir/sbin" "$dir/usr/sbin"
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\nwww-data:x:33:33:www-data:/var/www:/bin/false\n' >"$dir/etc/passwd"
-  printf 'root:x:0:\nnobody:x:65534:\nwww-data:x:33:\n' >"$dir/etc/group"
-  chmod 1777 "$dir/tmp"
-  tar -C "$dir" -c . | docker import \
-    --change 'CMD ["sh"]' --change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change "LABEL io.cri-shim.source=$sum" - "$BUSYBOX_IMAGE" >/dev/null
-  rm -rf "$dir"
+  (
+    dir=$(mktemp -d)
+    trap 'rm -rf "$dir"' EXIT
+    mkdir -p "$dir"/{bin,etc,tmp,root,var/www,proc,sys,dev}
+    cp /bin/busybox "$dir/bin/busybox"
+    for applet in $(/bin/busybox --list); do
+      [ "$applet" = busybox ] || ln "$dir/bin/busybox" "$dir/bin/$applet"
+    done
+    mkdir -p "$dir/usr/bin" "$dir/sbin" "$dir/usr/sbin"
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\nwww-data:x:33:33:www-data:/var/www:/bin/false\n' >"$dir/etc/passwd"
+    printf 'root:x:0:\nnobody:x:65534:\nwww-data:x:33:\n' >"$dir/etc/group"
+    chmod 1777 "$dir/tmp"
+    tar -C "$dir" -c . | docker import \
+      --change 'CMD ["sh"]' --change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
+      --change "LABEL io.cri-shim.source=$sum" - "$BUSYBOX_IMAGE" >/dev/null
+  )
 }
 
 # A default network for operators, written only when the conf dir has none: we never
@@ -86,7 +105,10 @@ ensure_busybox_image() {
 ensure_default_cni_config() {
   local dir=/etc/cni/net.d
   mkdir -p "$dir"
-  if ls "$dir" 2>/dev/null | grep -qE '\.(conflist|conf|json)$'; then return 0; fi
+  local f
+  for f in "$dir"/*.conflist "$dir"/*.conf "$dir"/*.json; do
+    [ -e "$f" ] && return 0
+  done
   log "writing $dir/10-cri-shim.conflist"
   cat >"$dir/10-cri-shim.conflist" <<'JSON'
 {
@@ -127,6 +149,7 @@ ensure_build() {
 }
 
 setup_all() {
+  need_node
   need_root
   ensure_packages
   ensure_dockerd

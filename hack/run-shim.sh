@@ -13,22 +13,33 @@ done
 cd "$ROOT"
 if $foreground; then exec node dist/cli.js "${args[@]}"; fi
 
+# True when $1 is a live cri-shim: a PID may be reused once the shim is gone.
+is_shim_pid() {
+  [[ "$1" =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null &&
+    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q 'dist/cli\.js'
+}
+# True when something accepts on the socket: a crashed shim leaves a stale file behind.
+socket_answers() { timeout 5 socat -u OPEN:/dev/null "UNIX-CONNECT:$1" 2>/dev/null; }
+
 pidfile=/run/cri-shim/cri-shim.pid
-if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+if [ -f "$pidfile" ] && is_shim_pid "$(cat "$pidfile")"; then
   log "cri-shim already running (pid $(cat "$pidfile"))"
   exit 0
 fi
+sock=$(node dist/cli.js --print-socket "${args[@]}")
 mkdir -p /run/cri-shim
 nohup node dist/cli.js "${args[@]}" >>/var/log/cri-shim.log 2>&1 </dev/null &
-echo $! >"$pidfile"
-sock=$(node dist/cli.js --print-socket "${args[@]}")
-for _ in $(seq 1 50); do
-  if [ -S "$sock" ]; then
-    log "cri-shim running (pid $(cat "$pidfile")), socket unix://$sock, log /var/log/cri-shim.log"
+pid=$!
+echo "$pid" >"$pidfile"
+deadline=$((SECONDS + 30))
+while [ "$SECONDS" -lt "$deadline" ]; do
+  if socket_answers "$sock"; then
+    log "cri-shim running (pid $pid), socket unix://$sock, log /var/log/cri-shim.log"
     exit 0
   fi
-  kill -0 "$(cat "$pidfile")" 2>/dev/null || break
+  kill -0 "$pid" 2>/dev/null || break
   sleep 0.2
 done
+kill "$pid" 2>/dev/null || true
 tail -n 20 /var/log/cri-shim.log >&2 || true
-die "cri-shim did not start"
+die "cri-shim did not answer on unix://$sock within 30 s"

@@ -85,7 +85,7 @@ describe('a Go client that sends the socket path as :authority (crictl 1.26)', (
     const bytes = readFileSync(RAW);
     const { frames } = parseFrames(bytes.subarray(24));
     const headers = frames.find((f) => f.type === 0x1)!;
-    const h = decodeHeaders(hpack.decompressor.create({ table: { size: 4096 } }), headers.payload);
+    const h = decodeHeaders(hpack.decompressor.create({ table: { maxSize: 4096 } }), headers.payload);
     expect(h[':authority']).toMatch(/^\//);
     expect(h[':path']).toBe('/runtime.v1.RuntimeService/Version');
   });
@@ -93,7 +93,7 @@ describe('a Go client that sends the socket path as :authority (crictl 1.26)', (
   it('gets :status 200, a VersionResponse and grpc-status 0', async () => {
     const frames = await exchange(t.shim.socketPath, readFileSync(RAW));
     expect(frames.filter((f) => f.type === 0x3), 'no RST_STREAM').toEqual([]);
-    const decoder = hpack.decompressor.create({ table: { size: 4096 } });
+    const decoder = hpack.decompressor.create({ table: { maxSize: 4096 } });
     const headerFrames = frames.filter((f) => f.type === 0x1 && f.stream === 1);
     expect(headerFrames.length).toBe(2);
     const first = decodeHeaders(decoder, headerFrames[0]!.payload);
@@ -145,5 +145,80 @@ describe('a Go client that sends the socket path as :authority (crictl 1.26)', (
       sock.on('error', reject);
     });
     expect(got.filter((f) => f.type === 0x3)).toEqual([]);
+  });
+
+  it('accepts HPACK dynamic table size updates at the start of a header block', async () => {
+    // Stream 3 re-announces the full 4096-byte table; stream 5 empties it and sets it
+    // back (two updates in a row are legal, RFC 7541 §4.2). The fixture's block only
+    // references static entries, so it still decodes after the table was emptied.
+    const bytes = readFileSync(RAW);
+    const preface = bytes.subarray(0, 24);
+    const { frames } = parseFrames(bytes.subarray(24));
+    const encode = (f: Frame, stream: number, prefix = Buffer.alloc(0)): Buffer => {
+      const payload = Buffer.concat([prefix, f.payload]);
+      const h = Buffer.alloc(9);
+      h.writeUIntBE(payload.length, 0, 3);
+      h[3] = f.type;
+      h[4] = f.flags;
+      h.writeUInt32BE(stream, 5);
+      return Buffer.concat([h, payload]);
+    };
+    const call = (stream: number, prefix: number[]) =>
+      frames.filter((f) => f.stream === 1).map((f) => encode(f, stream, f.type === 0x1 ? Buffer.from(prefix) : undefined));
+    const all = Buffer.concat([
+      preface,
+      ...frames.map((f) => encode(f, f.stream)),
+      ...call(3, [0x3f, 0xe1, 0x1f]),
+      ...call(5, [0x20, 0x3f, 0xe1, 0x1f]),
+    ]);
+    const got = await new Promise<Frame[]>((resolve, reject) => {
+      const sock = net.connect({ path: t.shim.socketPath });
+      let buf = Buffer.alloc(0);
+      const seen: Frame[] = [];
+      const timer = setTimeout(() => reject(new Error(`timeout; got ${JSON.stringify(seen.map((f) => [f.type, f.stream]))}`)), 5000);
+      sock.on('connect', () => sock.write(all));
+      sock.on('data', (d: Buffer) => {
+        const p = parseFrames(Buffer.concat([buf, d]));
+        buf = p.rest;
+        seen.push(...p.frames);
+        if ([1, 3, 5].every((s) => seen.some((f) => f.stream === s && f.type === 0x1 && f.flags & 0x1))) {
+          clearTimeout(timer);
+          sock.destroy();
+          resolve(seen);
+        }
+      });
+      sock.on('close', () => reject(new Error(`connection closed; got ${JSON.stringify(seen.map((f) => [f.type, f.stream]))}`)));
+      sock.on('error', reject);
+    });
+    expect(got.filter((f) => f.type === 0x3 || f.type === 0x7), 'no RST_STREAM or GOAWAY').toEqual([]);
+    const decoder = hpack.decompressor.create({ table: { maxSize: 4096 } });
+    const trailers = got
+      .filter((f) => f.type === 0x1)
+      .map((f) => ({ stream: f.stream, end: !!(f.flags & 0x1), h: decodeHeaders(decoder, f.payload) }))
+      .filter((x) => x.end);
+    expect(trailers.map((x) => [x.stream, x.h['grpc-status']])).toEqual([
+      [1, '0'],
+      [3, '0'],
+      [5, '0'],
+    ]);
+  });
+
+  it('drops a connection with a malformed HEADERS frame and keeps serving others', async () => {
+    const bytes = readFileSync(RAW);
+    // PADDED HEADERS whose pad length (200) exceeds its 2-byte payload: PROTOCOL_ERROR.
+    const bad = Buffer.from([0, 0, 2, 0x1, 0x4 | 0x8, 0, 0, 0, 1, 200, 0x82]);
+    await new Promise<void>((resolve, reject) => {
+      const sock = net.connect({ path: t.shim.socketPath });
+      const timer = setTimeout(() => reject(new Error('connection stayed open')), 5000);
+      sock.on('connect', () => sock.write(Buffer.concat([bytes.subarray(0, 24), bad])));
+      sock.on('error', () => {});
+      sock.on('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      sock.resume();
+    });
+    const frames = await exchange(t.shim.socketPath, bytes);
+    expect(frames.filter((f) => f.type === 0x3)).toEqual([]);
   });
 });
