@@ -3,18 +3,17 @@
  * (they exceed 2^53). Docker gives RFC 3339 with up to nanosecond fractions.
  */
 
-// The wall clock at start, then the monotonic clock from there: created_at values
-// must never go backwards (the kubelet orders containers by them).
-const ORIGIN_NS = BigInt(Date.now()) * 1_000_000n;
-const ORIGIN_HR = process.hrtime.bigint();
 let last = 0n;
 
-/** Now, in Unix nanoseconds; strictly increasing within the process. */
+/**
+ * Now, in Unix nanoseconds: the wall clock's milliseconds with sub-millisecond digits
+ * from the monotonic clock, never below the previous value (created_at values must not
+ * go backwards: the kubelet orders containers by them).
+ */
 export function nowNs(): string {
-  let now = ORIGIN_NS + (process.hrtime.bigint() - ORIGIN_HR);
-  if (now <= last) now = last + 1n;
-  last = now;
-  return now.toString();
+  const candidate = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+  last = candidate > last ? candidate : last + 1n;
+  return last.toString();
 }
 
 /** `2024-05-01T10:00:00.123456789Z` → ns string; zero/absent time → '0'. */

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenUnix } from '../../src/cri/socket.js';
@@ -67,5 +67,7 @@ describe('socket lifecycle', () => {
     expect(existsSync(path)).toBe(false);
     t.runtime.close();
     t.image.close();
+    rmSync(t.dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   });
 });

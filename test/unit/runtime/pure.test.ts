@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -190,6 +190,7 @@ describe('JsonStore', () => {
     await b.delete('abc123');
     expect(JSON.parse(readFileSync(join(dir, 'abd456.json'), 'utf8')).v).toBe(2);
     expect(readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
