@@ -4,23 +4,17 @@
  * 1.32's captured `exec -s` and `update` requests, replayed.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCriPackage } from '../../../src/cri/proto.js';
 import { createDockerClient } from '../../../src/runtime/docker.js';
 import { execSync } from '../../../src/runtime/exec-sync.js';
 import { silentLogger } from '../../../src/logger.js';
 import { sh, waitFor } from '../../helpers/pod-net.js';
 import { cgroupFile, containerSuite, type ContainerSuite } from './suite.js';
+import { capturedRequest } from '../../helpers/crictl.js';
 
-const CRICTL = join(import.meta.dirname, '../../../../shared/cri-wire/crictl-1.32');
 const FIXTURE_CONTAINER = 'container0123456789abcdef';
 
-function captured(file: string): any {
-  const service = loadCriPackage().runtime.v1.RuntimeService.service as any;
-  return service[file.slice(3)].requestDeserialize(readFileSync(join(CRICTL, `${file}.bin`)));
-}
 
 /** Host pids of the container's processes running `comm`, from `docker top`. */
 function topPids(containerId: string, cmdline: string): number[] {
@@ -171,7 +165,7 @@ describe('ExecSync, UpdateContainerResources, OOMKilled', () => {
 
   describe('crictl 1.32 requests, replayed', () => {
     it('exec -s (26-ExecSync): ls -la / with a 5 s timeout', async () => {
-      const req = captured('26-ExecSync');
+      const req = capturedRequest('26-ExecSync');
       expect(req).toMatchObject({ container_id: FIXTURE_CONTAINER, cmd: ['ls', '-la', '/'], timeout: '5' });
       req.container_id = sleeper;
       const res = await s.t.call(s.t.runtime, 'ExecSync', req);
@@ -182,7 +176,7 @@ describe('ExecSync, UpdateContainerResources, OOMKilled', () => {
 
     it('update (40-UpdateContainerResources): quota 20000, shares 256, memory 64 MiB', async () => {
       const id = await s.run('replay-update', ['sleep', '3600'], { linux: { resources: { memory_limit_in_bytes: String(32 << 20) } } });
-      const req = captured('40-UpdateContainerResources');
+      const req = capturedRequest('40-UpdateContainerResources');
       expect(req.container_id).toBe(FIXTURE_CONTAINER);
       req.container_id = id;
       await s.t.call(s.t.runtime, 'UpdateContainerResources', req);

@@ -4,24 +4,16 @@
  * decodes them, with ids, paths, ports and the image swapped for this test's, sent as
  * real gRPC calls. Every one must be served, and the pod must really work.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCriPackage } from '../../../src/cri/proto.js';
 import { startTestShim, uniqueId, type TestShim } from '../../helpers/shim.js';
 import { createPodNetEnv, dockerContainersOfSandbox, httpGet, sh, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
+import { capturedRequest } from '../../helpers/crictl.js';
 
-const CRICTL = join(import.meta.dirname, '../../../../shared/cri-wire/crictl-1.32');
 const BUSYBOX = 'localhost/cri-shim/busybox:1.0';
 const FIXTURE_SANDBOX = 'sandbox0123456789abcdef';
 const FIXTURE_CONTAINER = 'container0123456789abcdef';
-
-/** What the shim's handler receives for captured call `file` (e.g. '06-RunPodSandbox'). */
-function captured(file: string): any {
-  const method = file.slice(3);
-  const service = loadCriPackage().runtime.v1.RuntimeService.service as any;
-  return service[method].requestDeserialize(readFileSync(join(CRICTL, `${file}.bin`)));
-}
 
 describe('crictl 1.32 pod and container requests, replayed', () => {
   let env: PodNetEnv;
@@ -38,7 +30,7 @@ describe('crictl 1.32 pod and container requests, replayed', () => {
     return req;
   };
   const replay = (file: string, edit: (req: any) => void = () => undefined) => {
-    const req = swapIds(captured(file));
+    const req = swapIds(capturedRequest(file));
     edit(req);
     return t.call(t.runtime, file.slice(3), req);
   };

@@ -5,16 +5,15 @@
  * are caused by the test (a throttled busy loop, a 20 MB shell variable, an HTTP
  * download from the host, a 300 KB file), and checked against an idle container.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCriPackage } from '../../../src/cri/proto.js';
 import { startTestShim, uniqueId, type TestShim } from '../../helpers/shim.js';
 import { createPodNetEnv, dockerContainersOfSandbox, sh, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
+import { capturedRequest } from '../../helpers/crictl.js';
 
-const CRICTL = join(import.meta.dirname, '../../../../shared/cri-wire/crictl-1.32');
 const BUSYBOX = 'localhost/cri-shim/busybox:1.0';
 const SUITE = uniqueId('stats');
 const MEM_LIMIT = 128 * 1024 * 1024;
@@ -22,10 +21,6 @@ const HELD = 20_000_000;
 const BLOB = 300_000;
 const DOWNLOAD = 400_000;
 
-function captured(file: string): any {
-  const service = loadCriPackage().runtime.v1.RuntimeService.service as any;
-  return service[file.slice(3)].requestDeserialize(readFileSync(join(CRICTL, `${file}.bin`)));
-}
 
 const n = (v: { value: string } | null | undefined): number => {
   if (!v) throw new Error('value missing');
@@ -250,17 +245,17 @@ describe('stats and metrics from cgroups and procfs', () => {
 
   it("serves crictl 1.32's stats -a (34, 35), statsp (37, 38) and metricsp (67) requests", async () => {
     for (const file of ['34-ListContainerStats', '35-ListContainerStats']) {
-      const res = await call(file.slice(3), captured(file));
+      const res = await call(file.slice(3), capturedRequest(file));
       const burn = res.stats.find((s: any) => s.attributes.id === ids.burn);
       expect(n(burn.cpu.usage_core_nano_seconds)).toBeGreaterThan(0);
       expect(res.stats).toHaveLength(6);
     }
     for (const file of ['37-ListPodSandboxStats', '38-ListPodSandboxStats']) {
-      const res = await call(file.slice(3), captured(file));
+      const res = await call(file.slice(3), capturedRequest(file));
       expect(res.stats.map((s: any) => s.attributes.id).sort()).toEqual([pods.a, pods.b].sort());
       expect(res.stats.every((s: any) => s.linux.cpu && s.linux.memory && s.linux.network)).toBe(true);
     }
-    const metrics = await call('ListPodSandboxMetrics', captured('67-ListPodSandboxMetrics'));
+    const metrics = await call('ListPodSandboxMetrics', capturedRequest('67-ListPodSandboxMetrics'));
     expect(metrics.pod_metrics.map((p: any) => p.pod_sandbox_id).sort()).toEqual([pods.a, pods.b].sort());
   });
 
