@@ -59,6 +59,8 @@ rm -f "$results"
 fence_up
 log "fence up: outbound traffic limited to 127.0.0.0/8 and 10.88.0.0/16"
 npm run --silent check:proto
+# Tests are TypeScript too: a fake that drifts from the interface it fakes fails here.
+npm run --silent typecheck
 set +e
 npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@"
 status=$?

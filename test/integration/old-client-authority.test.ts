@@ -41,7 +41,7 @@ function parseFrames(buf: Buffer): { frames: Frame[]; rest: Buffer } {
 function exchange(path: string, bytes: Buffer): Promise<Frame[]> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ path });
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     const frames: Frame[] = [];
     const timer = setTimeout(() => {
       sock.destroy();
@@ -128,7 +128,7 @@ describe('a Go client that sends the socket path as :authority (crictl 1.26)', (
     const all = Buffer.concat([preface, ...frames.map((f) => encode(f, f.stream)), ...again]);
     const got = await new Promise<Frame[]>((resolve, reject) => {
       const sock = net.connect({ path: t.shim.socketPath });
-      let buf = Buffer.alloc(0);
+      let buf: Buffer = Buffer.alloc(0);
       const seen: Frame[] = [];
       const timer = setTimeout(() => reject(new Error('timeout')), 5000);
       sock.on('connect', () => sock.write(all));
@@ -173,7 +173,7 @@ describe('a Go client that sends the socket path as :authority (crictl 1.26)', (
     ]);
     const got = await new Promise<Frame[]>((resolve, reject) => {
       const sock = net.connect({ path: t.shim.socketPath });
-      let buf = Buffer.alloc(0);
+      let buf: Buffer = Buffer.alloc(0);
       const seen: Frame[] = [];
       const timer = setTimeout(() => reject(new Error(`timeout; got ${JSON.stringify(seen.map((f) => [f.type, f.stream]))}`)), 5000);
       sock.on('connect', () => sock.write(all));

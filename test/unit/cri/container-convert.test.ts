@@ -3,8 +3,6 @@
  * time), filters, ContainerView → Container/ContainerStatus, and the container handlers
  * over a fake PodRuntime.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, NotFoundError } from '../../../src/errors.js';
 import {
@@ -16,7 +14,7 @@ import {
 } from '../../../src/cri/container-convert.js';
 import { containerHandlers } from '../../../src/cri/container-handlers.js';
 import type { CallContext } from '../../../src/cri/instrument.js';
-import { loadCriPackage, type ContainerConfig__Output, type CreateContainerRequest__Output } from '../../../src/cri/proto.js';
+import { type ContainerConfig__Output, type CreateContainerRequest__Output } from '../../../src/cri/proto.js';
 import type { PodRuntime } from '../../../src/runtime/pods.js';
 import type {
   ContainerLiveState,
@@ -27,20 +25,10 @@ import type {
   SecurityContext,
 } from '../../../src/runtime/types.js';
 import type { ContainerFilter, ContainerView, SandboxFilter, SandboxView } from '../../../src/runtime/views.js';
-import { CRICTL_DIR } from '../wire/fixtures.js';
+import { capturedRequest, overTheWire } from '../../helpers/crictl.js';
 
-const service = () => loadCriPackage().runtime.v1.RuntimeService.service;
-/** Exactly what grpc-js hands our handler for this captured crictl request. */
-const crictlRequest = <T>(file: string, rpc: string): T =>
-  (service() as unknown as Record<string, { requestDeserialize(b: Buffer): T }>)[rpc]!.requestDeserialize(
-    readFileSync(join(CRICTL_DIR, `${file}.bin`)),
-  );
-const overTheWire = <T>(rpc: string, response: unknown): T => {
-  const def = (service() as unknown as Record<string, { responseSerialize(r: unknown): Buffer; responseDeserialize(b: Buffer): T }>)[rpc]!;
-  return def.responseDeserialize(def.responseSerialize(response));
-};
 
-const create = () => crictlRequest<CreateContainerRequest__Output>('14-CreateContainer', 'CreateContainer');
+const create = () => capturedRequest<CreateContainerRequest__Output>('14-CreateContainer');
 
 const CRICTL_SPEC: ContainerSpec = {
   name: 'nginx',
@@ -197,7 +185,7 @@ describe('containerFilterFromCri', () => {
   });
 
   it('maps the real `crictl ps --pod … --label app=web --state running` request', () => {
-    const req = crictlRequest<{ filter: Parameters<typeof containerFilterFromCri>[0] }>('22-ListContainers', 'ListContainers');
+    const req = capturedRequest<{ filter: Parameters<typeof containerFilterFromCri>[0] }>('22-ListContainers');
     expect(containerFilterFromCri(req.filter)).toEqual({ state: 'running', sandboxId: 'sandbox0123456789abcdef', labelSelector: { app: 'web' } });
   });
 
@@ -387,6 +375,18 @@ class FakePods implements PodRuntime {
     this.calls.push(['listContainers', filter]);
     return [...this.containers.values()].filter((v) => !filter.state || v.live.state === filter.state);
   }
+  subscribe(): () => void {
+    return () => {};
+  }
+  async execSync(): Promise<never> {
+    throw new Error('not used');
+  }
+  async updateContainerResources(): Promise<never> {
+    throw new Error('not used');
+  }
+  async reopenContainerLog(): Promise<void> {
+    throw new Error('not used');
+  }
 }
 
 const ctx = {} as CallContext;
@@ -424,8 +424,8 @@ describe('containerHandlers', () => {
 
   it('StopContainer passes the timeout in seconds; crictl rm -f sends none (0)', async () => {
     const { pods, h } = setup();
-    await expect(h.StopContainer!(crictlRequest('42-StopContainer', 'StopContainer'), ctx)).resolves.toEqual({});
-    await expect(h.StopContainer!(crictlRequest('45-StopContainer', 'StopContainer'), ctx)).resolves.toEqual({});
+    await expect(h.StopContainer!(capturedRequest('42-StopContainer'), ctx)).resolves.toEqual({});
+    await expect(h.StopContainer!(capturedRequest('45-StopContainer'), ctx)).resolves.toEqual({});
     await expect(h.StopContainer!({ container_id: 'x', timeout: '-3' }, ctx)).resolves.toEqual({});
     expect(pods.calls).toEqual([
       ['stopContainer', 'container0123456789abcdef', 10],
@@ -448,7 +448,7 @@ describe('containerHandlers', () => {
 
   it('ContainerStatus of an unknown id passes NOT_FOUND through', async () => {
     const { h } = setup();
-    await expect(h.ContainerStatus!(crictlRequest('24-ContainerStatus', 'ContainerStatus'), ctx)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(h.ContainerStatus!(capturedRequest('24-ContainerStatus'), ctx)).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('ContainerStatus joins the sandbox log directory; info only when verbose', async () => {
@@ -467,10 +467,10 @@ describe('containerHandlers', () => {
     await h.CreateContainer!(createFor(SANDBOX_ID), ctx);
     await h.CreateContainer!(createFor(SANDBOX_ID), ctx);
     await h.StartContainer!({ container_id: 'ctr2' }, ctx);
-    const running = await h.ListContainers!(crictlRequest('22-ListContainers', 'ListContainers'), ctx);
+    const running = await h.ListContainers!(capturedRequest('22-ListContainers'), ctx);
     expect(pods.calls.at(-1)).toEqual(['listContainers', { state: 'running', sandboxId: 'sandbox0123456789abcdef', labelSelector: { app: 'web' } }]);
     expect(running.containers.map((c: { id: string; state: string }) => [c.id, c.state])).toEqual([['ctr2', 'CONTAINER_RUNNING']]);
-    const all = await h.ListContainers!(crictlRequest('19-ListContainers', 'ListContainers'), ctx);
+    const all = await h.ListContainers!(capturedRequest('19-ListContainers'), ctx);
     expect(pods.calls.at(-1)).toEqual(['listContainers', {}]);
     expect(all.containers).toHaveLength(2);
   });

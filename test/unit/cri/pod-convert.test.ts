@@ -3,8 +3,6 @@
  * time), filters, SandboxView → PodSandbox/PodSandboxStatus, and the sandbox handlers
  * over a fake PodRuntime.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, NotFoundError } from '../../../src/errors.js';
 import {
@@ -14,27 +12,16 @@ import {
   sandboxFilterFromCri,
   sandboxSpecFromCri,
 } from '../../../src/cri/pod-convert.js';
-import { loadCriPackage, type PodSandboxConfig__Output, type RunPodSandboxRequest__Output } from '../../../src/cri/proto.js';
+import { type PodSandboxConfig__Output, type RunPodSandboxRequest__Output } from '../../../src/cri/proto.js';
 import { sandboxHandlers } from '../../../src/cri/sandbox-handlers.js';
 import type { CallContext } from '../../../src/cri/instrument.js';
 import type { PodRuntime } from '../../../src/runtime/pods.js';
 import type { ContainerRecord, ContainerSpec, SandboxRecord, SandboxSpec } from '../../../src/runtime/types.js';
 import type { ContainerFilter, ContainerView, SandboxFilter, SandboxView } from '../../../src/runtime/views.js';
-import { CRICTL_DIR } from '../wire/fixtures.js';
+import { capturedRequest, overTheWire } from '../../helpers/crictl.js';
 
-const service = () => loadCriPackage().runtime.v1.RuntimeService.service;
-/** Exactly what grpc-js hands our handler for this captured crictl request. */
-const crictlRequest = <T>(file: string, rpc: string): T =>
-  (service() as unknown as Record<string, { requestDeserialize(b: Buffer): T }>)[rpc]!.requestDeserialize(
-    readFileSync(join(CRICTL_DIR, `${file}.bin`)),
-  );
-/** Encodes a response the way grpc-js will, and decodes it as a client would. */
-const overTheWire = <T>(rpc: string, response: unknown): T => {
-  const def = (service() as unknown as Record<string, { responseSerialize(r: unknown): Buffer; responseDeserialize(b: Buffer): T }>)[rpc]!;
-  return def.responseDeserialize(def.responseSerialize(response));
-};
 
-const runp = () => crictlRequest<RunPodSandboxRequest__Output>('06-RunPodSandbox', 'RunPodSandbox');
+const runp = () => capturedRequest<RunPodSandboxRequest__Output>('06-RunPodSandbox');
 
 const CRICTL_SPEC: SandboxSpec = {
   metadata: { name: 'web', uid: '7c5f2a44-1d1e-4a3b-9d55-0d6f0a1c2b3e', namespace: 'default', attempt: 1 },
@@ -134,7 +121,7 @@ describe('sandboxFilterFromCri', () => {
   });
 
   it('maps the real `crictl pods --label app=web --state ready` request', () => {
-    const req = crictlRequest<{ filter: Parameters<typeof sandboxFilterFromCri>[0] }>('10-ListPodSandbox', 'ListPodSandbox');
+    const req = capturedRequest<{ filter: Parameters<typeof sandboxFilterFromCri>[0] }>('10-ListPodSandbox');
     expect(sandboxFilterFromCri(req.filter)).toEqual({ state: 'ready', labelSelector: { app: 'web' } });
   });
 
@@ -289,6 +276,18 @@ class FakePods implements PodRuntime {
   async listContainers(_filter: ContainerFilter): Promise<ContainerView[]> {
     return [];
   }
+  subscribe(): () => void {
+    return () => {};
+  }
+  async execSync(): Promise<never> {
+    throw new Error('not used');
+  }
+  async updateContainerResources(): Promise<never> {
+    throw new Error('not used');
+  }
+  async reopenContainerLog(): Promise<void> {
+    throw new Error('not used');
+  }
 }
 
 const ctx = {} as CallContext;
@@ -344,7 +343,7 @@ describe('sandboxHandlers', () => {
     expect(plain.info).toEqual({});
     expect(plain.containers_statuses).toEqual([]);
     expect(BigInt(plain.timestamp)).toBeGreaterThanOrEqual(before);
-    const verbose = await h.PodSandboxStatus!(crictlRequest('12-PodSandboxStatus', 'PodSandboxStatus'), ctx).catch((e) => e);
+    const verbose = await h.PodSandboxStatus!(capturedRequest('12-PodSandboxStatus'), ctx).catch((e) => e);
     // The crictl capture names an id we do not have.
     expect(verbose).toBeInstanceOf(NotFoundError);
     const mine = await h.PodSandboxStatus!({ pod_sandbox_id: 'sb1', verbose: true }, ctx);
@@ -356,10 +355,10 @@ describe('sandboxHandlers', () => {
     await h.RunPodSandbox!(runp(), ctx);
     await h.RunPodSandbox!(runp(), ctx);
     await h.StopPodSandbox!({ pod_sandbox_id: 'sb2' }, ctx);
-    const res = await h.ListPodSandbox!(crictlRequest('10-ListPodSandbox', 'ListPodSandbox'), ctx);
+    const res = await h.ListPodSandbox!(capturedRequest('10-ListPodSandbox'), ctx);
     expect(pods.calls.at(-1)).toEqual(['listSandboxes', { state: 'ready', labelSelector: { app: 'web' } }]);
     expect(res.items.map((i: { id: string; state: string }) => [i.id, i.state])).toEqual([['sb1', 'SANDBOX_READY']]);
-    const all = await h.ListPodSandbox!(crictlRequest('08-ListPodSandbox', 'ListPodSandbox'), ctx);
+    const all = await h.ListPodSandbox!(capturedRequest('08-ListPodSandbox'), ctx);
     expect(pods.calls.at(-1)).toEqual(['listSandboxes', {}]);
     expect(all.items).toHaveLength(2);
   });

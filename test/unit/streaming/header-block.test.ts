@@ -1,7 +1,7 @@
 import { constants, inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { adler32, SPDY3_DICTIONARY } from '../../../src/streaming/spdy/dictionary.js';
-import { decodeHeaderBlock, encodeHeaderBlock, HeaderCompressor, HeaderDecompressor } from '../../../src/streaming/spdy/header-block.js';
+import { decodeHeaderBlock, encodeHeaderBlock, HeaderCompressor, HeaderDecompressor, type SpdyHeaders } from '../../../src/streaming/spdy/header-block.js';
 import { readCapture, splitHead } from '../../helpers/streaming-captures.js';
 
 describe('SPDY/3 header blocks', () => {
@@ -33,7 +33,7 @@ describe('SPDY/3 header blocks', () => {
 
   it('our compressor writes one zlib stream of stored blocks that any inflater reads block by block', async () => {
     const compressor = new HeaderCompressor();
-    const blocks = [{ streamtype: 'error' }, {}, { big: 'x'.repeat(70_000) }, { port: '8080', requestid: '7' }].map(encodeHeaderBlock);
+    const blocks = ([{ streamtype: 'error' }, {}, { big: 'x'.repeat(70_000) }, { port: '8080', requestid: '7' }] as SpdyHeaders[]).map(encodeHeaderBlock);
     const wire = blocks.map((b) => compressor.compress(b));
     // Each block ends with the empty stored block of a sync flush.
     for (const w of wire) expect(w.subarray(-5)).toEqual(Buffer.from([0, 0, 0, 0xff, 0xff]));

@@ -104,7 +104,7 @@ describe('StreamingServer', () => {
     const { streaming } = await start();
     const up = await spdyUpgrade(streaming.register({ kind: 'portforward', sandboxId: 'p', ports: [80] }), ['portforward.k8s.io']);
     if (!up.upgraded) throw new Error(up.body);
-    for (const headers of [{ streamtype: 'data' }, { streamtype: 'data', port: '0' }, { streamtype: 'stdin', port: '80' }]) {
+    for (const headers of [{ streamtype: 'data' }, { streamtype: 'data', port: '0' }, { streamtype: 'stdin', port: '80' }] as Array<Record<string, string>>) {
       const s = up.conn.openStream(headers);
       await new Promise((r) => s.once('close', r));
       expect(s.wasReset).toBe(true);
@@ -145,7 +145,7 @@ describe('StreamingServer', () => {
     if (!up.upgraded) throw new Error(up.body);
     up.conn.openStream({ streamtype: 'error' });
     const started = Date.now();
-    await new Promise((r) => up.conn.on('close', r));
+    await new Promise<void>((r) => up.conn.on('close', r));
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
@@ -154,13 +154,13 @@ describe('StreamingServer', () => {
     const idle = await spdyUpgrade(streaming.register({ kind: 'portforward', sandboxId: 'p', ports: [80] }), ['portforward.k8s.io']);
     if (!idle.upgraded) throw new Error(idle.body);
     const t0 = Date.now();
-    await new Promise((r) => idle.conn.on('close', r));
+    await new Promise<void>((r) => idle.conn.on('close', r));
     expect(Date.now() - t0).toBeGreaterThanOrEqual(100);
 
     const { streaming: other } = await start();
     const busy = await spdyUpgrade(other.register({ kind: 'portforward', sandboxId: 'p', ports: [80] }), ['portforward.k8s.io']);
     if (!busy.upgraded) throw new Error(busy.body);
-    const closed = new Promise((r) => busy.conn.on('close', r));
+    const closed = new Promise<void>((r) => busy.conn.on('close', r));
     await other.stop();
     await closed;
   });

@@ -135,7 +135,7 @@ describe('SpdyConnection', () => {
   it('drops a peer that speaks another SPDY version, and says why with GOAWAY', async () => {
     const { serverSocket, clientSocket } = await sockets();
     const server = new SpdyConnection(serverSocket, { role: 'server' });
-    const closed = new Promise((r) => server.on('close', r));
+    const closed = new Promise<void>((r) => server.on('close', r));
     const seen: Buffer[] = [];
     clientSocket.on('data', (c: Buffer) => seen.push(c));
     // A SYN_STREAM of SPDY/2.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorStreamPayload, goJson, statusJson } from '../../../src/streaming/status.js';
+import { errorStreamPayload, goJson, statusJson, type Outcome } from '../../../src/streaming/status.js';
 import { decodeCapture } from '../../helpers/streaming-captures.js';
 
 describe('metav1.Status on the error stream', () => {
@@ -34,7 +34,7 @@ describe('metav1.Status on the error stream', () => {
   it.each([
     [1, { kind: 'success' } as const, null],
     [3, { kind: 'success' } as const, null],
-    [2, { kind: 'exit', code: 2, command: ['false'] } as const, 'command terminated with non-zero exit code: error executing command [false], exit code 2'],
+    [2, { kind: 'exit', code: 2, command: ['false'] } satisfies Outcome, 'command terminated with non-zero exit code: error executing command [false], exit code 2'],
     [4, { kind: 'success' } as const, '{"metadata":{},"status":"Success"}'],
     [5, { kind: 'success' } as const, '{"metadata":{},"status":"Success"}'],
   ])('protocol v%i writes %j as %j', (version, outcome, expected) => {
