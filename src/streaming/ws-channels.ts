@@ -19,18 +19,26 @@ export interface ChannelMuxOptions {
 export class ChannelMux {
   private readonly readers: Readable[] = [];
   private readonly full = new Set<number>();
+  /**
+   * Channels whose input has ended. `readableEnded` turns true only once 'end' is
+   * emitted, which may be much later than push(null); a push after that throws
+   * ERR_STREAM_PUSH_AFTER_EOF, and without this set one message after a close signal
+   * would crash the shim.
+   */
+  private readonly ended = new Set<number>();
 
   constructor(
     private readonly ws: WebSocket,
     options: ChannelMuxOptions,
   ) {
     for (let ch = 0; ch < options.channels; ch++) {
-      this.readers.push(
-        new Readable({
-          highWaterMark: 256 * 1024,
-          read: () => this.unblock(ch),
-        }),
-      );
+      const reader = new Readable({
+        highWaterMark: 256 * 1024,
+        read: () => this.unblock(ch),
+      });
+      // A reader nobody consumes must not turn a stream error into a crash.
+      reader.on('error', () => undefined);
+      this.readers.push(reader);
     }
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary || data.length === 0) return;
@@ -40,7 +48,7 @@ export class ChannelMux {
       }
       const reader = this.readers[data[0]!];
       // A message for a channel we do not have is dropped, as wsstream does.
-      if (!reader || reader.readableEnded) return;
+      if (!reader || this.ended.has(data[0]!)) return;
       if (!reader.push(data.subarray(1))) {
         this.full.add(data[0]!);
         this.ws.pause();
@@ -52,7 +60,8 @@ export class ChannelMux {
   /** No more input on `channel`; an ended reader is never read again, so it must not hold the socket paused. */
   private endChannel(channel: number): void {
     const reader = this.readers[channel];
-    if (!reader || reader.readableEnded) return;
+    if (!reader || this.ended.has(channel)) return;
+    this.ended.add(channel);
     reader.push(null);
     this.unblock(channel);
   }
