@@ -95,7 +95,8 @@ export async function execSync(
         giveUp = setTimeout(() => stream.destroy(), 5000).unref();
       });
   };
-  const timer = opts.timeoutMs > 0 ? setTimeout(() => stop('timeout'), opts.timeoutMs) : undefined;
+  // setTimeout fires at once past 2^31-1 ms (~24.8 days): treat such a limit as none.
+  const timer = opts.timeoutMs > 0 && opts.timeoutMs < 2 ** 31 ? setTimeout(() => stop('timeout'), opts.timeoutMs) : undefined;
   const onAbort = () => stop('cancelled');
   if (opts.signal?.aborted) onAbort();
   else opts.signal?.addEventListener('abort', onAbort, { once: true });

@@ -221,8 +221,9 @@ export class DockerPodRuntime implements PodRuntime {
     return this.withRunning(id, (record) => execSync(docker, logger, record.id, cmd, { timeoutMs: timeoutSeconds * 1000, signal }));
   }
 
+  /** Under the container's lock: a Remove finishing meanwhile must not be undone by our record write. */
   updateContainerResources(id: string, update: ResourcesUpdate): Promise<ContainerRecord> {
-    return updateContainerResources(this.containerDeps, id, update);
+    return this.withContainer(id, () => updateContainerResources(this.containerDeps, id, update));
   }
 
   reopenContainerLog(id: string): Promise<void> {

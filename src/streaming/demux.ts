@@ -14,12 +14,21 @@ export interface Demuxed {
 }
 
 async function pump(source: Readable, stdout: PassThrough, stderr: PassThrough): Promise<void> {
+  // A reader that went away (a reset stream) never drains: stop waiting when the
+  // source is cut off (the session detached), or the pump and its buffers stay
+  // forever. A source that simply ended still has its last frames to deliver.
+  const aborted = () => source.readableAborted;
+  const sourceAborted = new Promise<void>((resolve) => {
+    if (aborted()) resolve();
+    else source.once('close', () => aborted() && resolve());
+  });
   for await (const frames of demuxFrames(source)) {
     for (const frame of frames) {
       // Stream 0 would be stdin echoed back; Docker never sends it, but drop rather than misroute.
       const out = frame.stream === 'stdout' ? stdout : frame.stream === 'stderr' ? stderr : null;
       if (!out || out.destroyed) continue;
-      if (!out.write(frame.payload)) await Promise.race([once(out, 'drain'), once(out, 'close')]);
+      if (!out.write(frame.payload)) await Promise.race([once(out, 'drain'), once(out, 'close'), sourceAborted]);
+      if (aborted()) return;
     }
   }
 }

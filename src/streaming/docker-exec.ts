@@ -28,6 +28,7 @@ export async function startExec(docker: Docker, containerId: string, cmd: string
     socket.once('close', resolve);
   });
   const outputs = stdio.tty ? { stdout: socket, stderr: null } : demuxDockerStream(socket);
+  let detached = false;
   return {
     stdin: stdio.stdin ? socket : null,
     stdout: stdio.stdout ? outputs.stdout : null,
@@ -37,18 +38,23 @@ export async function startExec(docker: Docker, containerId: string, cmd: string
     },
     wait: async () => {
       await ended;
-      return exitCode(exec);
+      return exitCode(exec, () => detached);
     },
-    detach: () => socket.destroy(),
+    detach: () => {
+      detached = true;
+      socket.destroy();
+    },
   };
 }
 
 /** The output ends a moment before dockerd records the exit: poll briefly. */
-async function exitCode(exec: Docker.Exec): Promise<number> {
+async function exitCode(exec: Docker.Exec, detached: () => boolean): Promise<number> {
   const until = Date.now() + EXIT_WAIT_MS;
   for (;;) {
     const info = await exec.inspect();
     if (!info.Running && info.ExitCode !== null) return info.ExitCode;
+    // Nobody waits for the code of a session whose client left: stop asking dockerd.
+    if (detached()) throw new Error(`exec ${exec.id.slice(0, 12)}: client gone`);
     if (Date.now() > until) throw new Error(`exec ${exec.id.slice(0, 12)} still running after its output ended`);
     await new Promise((r) => setTimeout(r, 25));
   }

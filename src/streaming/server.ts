@@ -141,6 +141,8 @@ export class StreamingServer {
         return rejectUpgrade(socket, { status: 500, message: `cannot forward ports of pod ${found.sandboxId}: ${errorMessage(err)}` });
       }
     }
+    // The client may have gone while we looked the pod up: its 'close' has fired already.
+    if (socket.destroyed) return;
     this.track(socket);
     if (plan.transport === 'websocket') this.acceptWebSocket(req, socket, head, plan, found, netnsPath);
     else this.acceptSpdy(socket, head, plan, found, netnsPath);
@@ -186,11 +188,15 @@ export class StreamingServer {
     (socket as Duplex & { setTimeout?: (ms: number) => void }).setTimeout?.(this.options.idleTimeoutMs ?? 4 * 3600_000);
   }
 
-  /** The pod's network namespace, through its pause process (valid while the pod runs). */
+  /**
+   * The pod's network namespace. Docker's netns file stops being a namespace when the
+   * pod stops, so a long session can never dial into whatever later reuses a pid; a
+   * host-network pod has none and uses its pause process's (the host's) namespace.
+   */
   private async netnsOf(sandboxId: string): Promise<string> {
     const view = await this.options.pods.sandboxStatus(sandboxId);
     if (view.state !== 'ready' || !view.pausePid) throw new FailedPreconditionError(`pod sandbox ${sandboxId} is not ready`);
-    return `/proc/${view.pausePid}/ns/net`;
+    return view.record.netnsPath || `/proc/${view.pausePid}/ns/net`;
   }
 }
 

@@ -54,4 +54,18 @@ describe('demuxDockerStream', () => {
     expect(out.toString()).toBe('whole ');
     expect(err.length).toBe(0);
   });
+  it('lets go when the source closes while nobody reads a full output (a client that left)', async () => {
+    const source = new PassThrough();
+    const { stdout, stderr } = demuxDockerStream(source);
+    // 1 MiB for a reader that never reads: the pump blocks on drain.
+    source.write(frame(1, Buffer.alloc(1024 * 1024)));
+    await new Promise((r) => setTimeout(r, 20));
+    source.destroy();
+    const ended = await Promise.race([
+      new Promise<string>((resolve) => stderr.on('finish', () => resolve('ended'))),
+      new Promise<string>((resolve) => setTimeout(() => resolve('stuck'), 1000)),
+    ]);
+    expect(ended).toBe('ended');
+    expect(stdout.writableEnded).toBe(true);
+  });
 });
