@@ -42,9 +42,10 @@ export async function forwardConnection(ends: ForwardEnds, options: ForwardOptio
   ends.fromClient.pipe(pod.stream);
   // A reset (client-go resets both streams when its local connection goes) is no EOF:
   // nothing will end the pod connection, so let it go.
-  ends.fromClient.once('close', () => {
+  const onClientClose = () => {
     if (!ends.fromClient.readableEnded) kill();
-  });
+  };
+  ends.fromClient.once('close', onClientClose);
   pod.stream.pipe(ends.toClient);
   pod.stream.once('end', () => {
     // The pod is done sending; give the client a moment to close its side too, as
@@ -56,7 +57,11 @@ export async function forwardConnection(ends: ForwardEnds, options: ForwardOptio
 
   const failure = await pod.done;
   stop.removeEventListener('abort', kill);
+  ends.fromClient.off('close', onClientClose);
   ends.fromClient.unpipe(pod.stream);
+  // Whatever the client still sends has nowhere to go: drop it. Left unread, it would
+  // fill the reader and pause the transport under every other forward of the session.
+  ends.fromClient.resume();
   // socat is gone; what it wrote before may still be in our socket: let it through.
   await withTimeout(finished(pod.stream, { writable: false }), 1000);
   pod.stream.destroy();

@@ -78,6 +78,9 @@ export function servePortForwardSpdy(conn: SpdyConnection, options: PortForwardS
       return;
     }
     pair[slot] = stream;
+    // The client never writes on the error stream: drain it from the start, so its FIN is
+    // seen and nothing sent there can fill it and pause the connection.
+    if (slot === 'error') stream.resume();
     if (pair.data && pair.error) {
       clearTimeout(pair.timer);
       pairs.delete(id);
@@ -94,8 +97,6 @@ export function servePortForwardSpdy(conn: SpdyConnection, options: PortForwardS
   };
 
   const run = async (data: SpdyStream, error: SpdyStream) => {
-    // The client never writes on the error stream; drain it so its FIN is seen.
-    error.resume();
     try {
       await forwardConnection(
         {

@@ -10,7 +10,13 @@ export interface TerminalSize {
   height: number;
 }
 
-/** Incremental splitter of concatenated JSON objects. */
+/** Longest object we wait for the end of (a size is some 30 characters). */
+export const MAX_RESIZE_OBJECT = 64 * 1024;
+
+/**
+ * Incremental splitter of concatenated JSON objects. An object still open after
+ * `maxObject` characters is an error, so the client's input is never held unbounded.
+ */
 export class JsonObjectSplitter {
   private text = '';
   private pos = 0;
@@ -18,6 +24,8 @@ export class JsonObjectSplitter {
   private depth = 0;
   private inString = false;
   private escaped = false;
+
+  constructor(private readonly maxObject = MAX_RESIZE_OBJECT) {}
 
   push(chunk: string): unknown[] {
     this.text += chunk;
@@ -35,6 +43,10 @@ export class JsonObjectSplitter {
         else if (c === '}' && --this.depth === 0) out.push(JSON.parse(this.text.slice(this.start, i + 1)));
       } else if (!/\s/.test(c)) {
         throw new Error(`unexpected ${JSON.stringify(c)} between resize objects`);
+      }
+      if (this.depth > 0 && i - this.start >= this.maxObject) {
+        this.text = '';
+        throw new Error(`resize object longer than ${this.maxObject} characters`);
       }
     }
     // Keep only an object not yet closed.

@@ -26,7 +26,10 @@ export class StreamCreationTimeout extends Error {}
 
 /**
  * Resolves once every expected stream is open; rejects after `timeoutMs` or when the
- * connection closes first. Streams of unknown or repeated types are replied to and ignored.
+ * connection closes first. Streams of unknown or repeated types are replied to and ignored:
+ * what the client sends on them is read and dropped, for a stream nobody reads would
+ * fill up and pause the socket under every other stream (SPDY here has no per-stream
+ * flow control). The streams we only write to (error, stdout, stderr) are drained likewise.
  */
 export function acceptRemoteStreams(conn: SpdyConnection, stdio: StdioOptions, version: number, timeoutMs: number): Promise<RemoteStreams> {
   const expected = expectedStreamTypes(stdio, version);
@@ -37,8 +40,13 @@ export function acceptRemoteStreams(conn: SpdyConnection, stdio: StdioOptions, v
     const onStream = (stream: SpdyStream) => {
       conn.reply(stream);
       const type = stream.headers.streamtype as StreamType;
-      if (!STREAM_TYPES.includes(type) || got.has(type)) return;
+      if (!STREAM_TYPES.includes(type) || got.has(type)) {
+        ignore(stream);
+        return;
+      }
       got.set(type, stream);
+      // We only write on these: anything the client sends there is dropped.
+      if (type === 'error' || type === 'stdout' || type === 'stderr') stream.resume();
       if (expected.every((t) => got.has(t))) {
         cleanup();
         resolve(remoteStreams(conn, got, version));
@@ -49,7 +57,10 @@ export function acceptRemoteStreams(conn: SpdyConnection, stdio: StdioOptions, v
       conn.off('close', onClose);
       conn.off('stream', onStream);
       // Streams opened later still get their reply, so the client is never left waiting.
-      conn.on('stream', (s) => conn.reply(s));
+      conn.on('stream', (s) => {
+        conn.reply(s);
+        ignore(s);
+      });
     };
     const fail = (err: Error) => {
       cleanup();
@@ -58,6 +69,11 @@ export function acceptRemoteStreams(conn: SpdyConnection, stdio: StdioOptions, v
     conn.on('stream', onStream);
     conn.on('close', onClose);
   });
+}
+
+/** A stream we replied to but will never use: whatever comes on it is discarded. */
+function ignore(stream: SpdyStream): void {
+  stream.resume();
 }
 
 function remoteStreams(conn: SpdyConnection, got: Map<StreamType, SpdyStream>, version: number): RemoteStreams {

@@ -58,21 +58,34 @@ export class SpdyProtocolError extends Error {}
 /**
  * Cuts a byte stream into frames. Feed it chunks as they arrive; it keeps a partial
  * frame until the rest comes, so any split of the stream yields the same frames.
+ * The pieces of a partial frame are only listed, and joined once it is complete: a
+ * frame may be 16 MiB, and joining on every chunk would copy it over and over.
  */
 export class FrameReader {
-  private pending: Buffer = Buffer.alloc(0);
+  private pieces: Buffer[] = [];
+  private buffered = 0;
+  /** Bytes needed before anything can be cut: a frame header, or the whole frame it announces. */
+  private needed = HEADER_LENGTH;
 
   /** Bytes held back as the start of a frame not yet complete. */
   get bufferedBytes(): number {
-    return this.pending.length;
+    return this.buffered;
   }
 
   push(chunk: Buffer): RawFrame[] {
-    let buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    if (chunk.length === 0) return [];
+    this.pieces.push(chunk);
+    this.buffered += chunk.length;
+    if (this.buffered < this.needed) return [];
+    let buf = this.pieces.length === 1 ? chunk : Buffer.concat(this.pieces, this.buffered);
     const frames: RawFrame[] = [];
+    this.needed = HEADER_LENGTH;
     while (buf.length >= HEADER_LENGTH) {
       const length = buf.readUIntBE(5, 3);
-      if (buf.length < HEADER_LENGTH + length) break;
+      if (buf.length < HEADER_LENGTH + length) {
+        this.needed = HEADER_LENGTH + length;
+        break;
+      }
       const first = buf.readUInt32BE(0);
       const flags = buf[4]!;
       const body = buf.subarray(HEADER_LENGTH, HEADER_LENGTH + length);
@@ -83,8 +96,11 @@ export class FrameReader {
       }
       buf = buf.subarray(HEADER_LENGTH + length);
     }
-    // Copy the remainder so a large chunk is not kept alive by a few bytes of it.
-    this.pending = buf.length ? Buffer.from(buf) : Buffer.alloc(0);
+    // Copy the remainder so a large chunk is not kept alive by a few bytes of it. It
+    // lies within the last chunk (plus at most a header's worth before it), so each
+    // byte is copied here at most once.
+    this.pieces = buf.length ? [Buffer.from(buf)] : [];
+    this.buffered = buf.length;
     return frames;
   }
 }

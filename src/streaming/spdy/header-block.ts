@@ -92,21 +92,36 @@ function storedBlockHeader(length: number): Buffer {
   return h;
 }
 
+/**
+ * Most a header block may inflate to. Ours carry a few short headers; without a cap a
+ * few KiB of zlib (the frame may hold 16 MiB) would inflate to gigabytes.
+ */
+export const MAX_HEADER_BLOCK = 256 * 1024;
+
 /** Inflates the peer's header blocks, one shared zlib stream per connection. */
 export class HeaderDecompressor {
   private readonly inflate: Inflate = createInflate({ dictionary: SPDY3_DICTIONARY });
   private chunks: Buffer[] = [];
+  private inflated = 0;
   private failure: Error | null = null;
   private pending: ((err: Error | null) => void) | null = null;
   /** Calls run one after another, in call order: the blocks share one zlib stream. */
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor() {
-    this.inflate.on('data', (chunk: Buffer) => this.chunks.push(chunk));
-    this.inflate.on('error', (err: Error) => {
-      this.failure = err;
-      this.pending?.(err);
+  constructor(private readonly maxBlock = MAX_HEADER_BLOCK) {
+    this.inflate.on('data', (chunk: Buffer) => {
+      if (this.failure) return;
+      this.inflated += chunk.length;
+      if (this.inflated > this.maxBlock) {
+        // The zlib stream cannot be resumed past a block we refuse: fail for good, and
+        // stop inflating the rest of it.
+        this.fail(new SpdyProtocolError(`header block inflates to more than ${this.maxBlock} bytes`));
+        this.inflate.close();
+        return;
+      }
+      this.chunks.push(chunk);
     });
+    this.inflate.on('error', (err: Error) => this.fail(new SpdyProtocolError(`header block: ${err.message}`)));
   }
 
   /** Inflates the next block of the stream; blocks must be given in wire order. */
@@ -116,14 +131,22 @@ export class HeaderDecompressor {
     return run;
   }
 
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.chunks = [];
+    this.pending?.(err);
+  }
+
   private inflateOne(block: Buffer): Promise<Buffer> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       const settle = (err: Error | null) => {
         this.pending = null;
-        if (err) return reject(new SpdyProtocolError(`header block: ${err.message}`));
+        if (err) return reject(err);
         const out = Buffer.concat(this.chunks);
         this.chunks = [];
+        this.inflated = 0;
         resolve(out);
       };
       this.pending = settle;

@@ -66,6 +66,6 @@ describe('demuxDockerStream', () => {
       new Promise<string>((resolve) => setTimeout(() => resolve('stuck'), 1000)),
     ]);
     expect(ended).toBe('ended');
-    expect(stdout.writableEnded).toBe(true);
+    expect((stdout as PassThrough).writableEnded).toBe(true);
   });
 });
