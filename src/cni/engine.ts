@@ -411,18 +411,25 @@ export class CniEngine {
     return this.networkLocks.exclusive(net.name, async () => {
       const report: CniGcReport = { network: net.name, deleted: [], errors: [] };
       const entries = this.usable(await readAllCacheEntries(this.opts.cacheDir)).filter((e) => e.entry.networkName === net.name);
+      // Attachments we keep on purpose (too young to judge, or whose DEL failed) are
+      // still in use as far as the plugins know: GC must not free their IPs.
+      const spared: Array<{ containerId: string; ifName: string }> = [];
       for (const { entry, file } of entries) {
         if (keep.has(`${entry.containerId}\0${entry.ifName}`)) continue;
-        if (opts.minAgeMs && (await isYoungerThan(file, startedAt, opts.minAgeMs))) continue;
+        if (opts.minAgeMs && (await isYoungerThan(file, startedAt, opts.minAgeMs))) {
+          spared.push({ containerId: entry.containerId, ifName: entry.ifName });
+          continue;
+        }
         try {
           await this.delEntry(entry, file, undefined);
           report.deleted.push({ containerId: entry.containerId, ifName: entry.ifName });
         } catch (err) {
           report.errors.push(err as Error);
+          spared.push({ containerId: entry.containerId, ifName: entry.ifName });
         }
       }
       if (versionAtLeast(net.cniVersion, '1.1.0')) {
-        const list = refs.map((r) => ({ containerID: r.containerId, ifname: r.ifName }));
+        const list = [...refs, ...spared].map((r) => ({ containerID: r.containerId, ifname: r.ifName }));
         report.errors.push(...(await gcChain(net, list, this.chainContext())));
       }
       if (report.deleted.length > 0 || report.errors.length > 0) {

@@ -52,7 +52,9 @@ class OneDir {
     private readonly changed: () => void,
     private readonly opts: DirWatchOptions,
   ) {
-    void this.attach(false);
+    // Announce even the first attach: a file written between the engine's initial scan
+    // and the watch starting would otherwise go unseen until the next change.
+    void this.attach(true);
   }
 
   close(): void {

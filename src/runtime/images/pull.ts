@@ -13,6 +13,7 @@ import { pullPlan, type MirrorConfig, type PullSource } from './mirrors.js';
 import { classifyPullError } from './pull-errors.js';
 import { formatReference, parseReference, type ImageReference } from './reference.js';
 import { SingleFlight } from './single-flight.js';
+import { KeyedMutex } from '../../keyed-mutex.js';
 
 export interface PullOptions {
   credentials?: RegistryCredentials;
@@ -35,6 +36,7 @@ function withMessage(err: ShimError, message: string): ShimError {
 
 export class ImagePuller {
   private readonly flights = new SingleFlight<string>();
+  private readonly mirrorLocks = new KeyedMutex();
 
   constructor(private readonly deps: ImagePullerDeps) {}
 
@@ -97,7 +99,16 @@ export class ImagePuller {
     return this.idOf(formatReference(ref));
   }
 
-  private async fromMirror(
+  /**
+   * One mirror name at a time: two pulls of the same mirror path (other credentials,
+   * two origins on one mirror) would otherwise interleave their "was this tag already
+   * here?" check, the pull and the untag, and lose the image or leak the mirror's tag.
+   */
+  private fromMirror(ref: ImageReference, source: PullSource, opts: PullOptions, signal: AbortSignal, logger: Logger): Promise<string> {
+    return this.mirrorLocks.run(formatReference(source.ref), () => this.fromMirrorLocked(ref, source, opts, signal, logger));
+  }
+
+  private async fromMirrorLocked(
     ref: ImageReference,
     source: PullSource,
     opts: PullOptions,
@@ -114,7 +125,12 @@ export class ImagePuller {
     // mirror@digest; lookups of origin@digest also try the mirror names (images.ts).
     if (ref.tag && mirrorName !== formatReference(ref)) {
       await this.deps.store.tag(id, ref);
-      if (!hadMirrorName) await this.deps.store.removeReference(mirrorName);
+      // The image is there under the asked name: a leftover mirror tag is untidy, not a failed pull.
+      if (!hadMirrorName) {
+        await this.deps.store.removeReference(mirrorName).catch((err: unknown) =>
+          logger.warn({ tag: mirrorName, err: (err as Error).message }, 'could not remove the mirror tag'),
+        );
+      }
     }
     return id;
   }

@@ -246,6 +246,8 @@ export class StatsService {
       raw = parts.length ? sumSamples(parts) : null;
       cgroupPath = pause?.cgroup?.path ?? '';
     }
+    // Pod CPU history is kept under the sandbox id: mark it seen, or the sweep drops it.
+    this.touch(record.id);
     return {
       ...this.resources(`p:${record.id}`, cgroupPath, raw, ts),
       view,

@@ -487,11 +487,17 @@ describe('CNI plugin protocol', () => {
       expect((await fake.calls({ command: 'GC' })).map((c) => c.type)).toEqual(['main', 'meta', 'tail']);
     });
 
-    it('leaves attachments younger than minAgeMs alone', async () => {
+    it('leaves attachments younger than minAgeMs alone, and tells the plugins they are still in use', async () => {
       await engine.add(att('c1'));
+      await fake.clearCalls();
       const report = await engine.gc([], { minAgeMs: 60_000 });
       expect(report.deleted).toEqual([]);
       expect(await readdir(path.join(fake.cacheDir, 'results'))).toEqual([`${NET}-c1-eth0`]);
+      // Otherwise an IPAM plugin's GC would free the IP of a pod that was just added.
+      for (const gc of await fake.calls({ command: 'GC' })) {
+        expect(gc.stdin).toMatchObject({ 'cni.dev/valid-attachments': [{ containerID: 'c1', ifname: 'eth0' }] });
+      }
+      expect((await fake.calls({ command: 'GC' })).length).toBe(3);
     });
 
     it('below 1.1.0 only DELs stale attachments; disableGC does nothing at all', async () => {

@@ -75,6 +75,32 @@ describe('ImagePuller', () => {
     expect(d.pulls.map((x) => x.auth)).toEqual([{ username: 'u', password: 'right' }, { username: 'u', password: 'wrong' }, undefined]);
   });
 
+  it('concurrent mirror pulls of one mirror name (different credentials) both succeed and leave no mirror tag', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const mirrors: MirrorConfig = { registryMirrors: { 'registry.k8s.io': ['http://127.0.0.1:1001'] }, registryFallback: { 'registry.k8s.io': 'none' } };
+    const d = fakeDocker({ '127.0.0.1:1001/pause:3.10': ID }, { gate });
+    const p = puller(d, mirrors);
+    const all = Promise.all([
+      p.pull('registry.k8s.io/pause:3.10', { logger: silentLogger, credentials: { username: 'a', password: '1' } }),
+      p.pull('registry.k8s.io/pause:3.10', { logger: silentLogger, credentials: { username: 'b', password: '2' } }),
+    ]);
+    await new Promise((r) => setTimeout(r, 20));
+    open();
+    expect(await all).toEqual([ID, ID]);
+    expect([...d.names.keys()]).toEqual(['registry.k8s.io/pause:3.10']);
+  });
+
+  it('a mirror tag that cannot be removed does not fail the pull', async () => {
+    const d = fakeDocker({ '127.0.0.1:1002/k8s/pause:3.10': ID });
+    d.store.removeReference = async () => {
+      throw new Error('conflict');
+    };
+    const id = await puller(d, MIRRORED).pull('registry.k8s.io/pause:3.10', { logger: silentLogger });
+    expect(id).toBe(ID);
+    expect(d.names.get('registry.k8s.io/pause:3.10')).toBe(ID);
+  });
+
   it('tries mirrors in order, leaves the image under the asked name and drops the mirror tag', async () => {
     const d = fakeDocker({ '127.0.0.1:1002/k8s/pause:3.10': ID });
     const id = await puller(d, MIRRORED).pull('registry.k8s.io/pause:3.10', { logger: silentLogger });
