@@ -32,8 +32,9 @@ export function resourcesUpdateFromCri(r: LinuxContainerResources__Output | null
   const memoryLimitBytes = num('memory_limit_in_bytes', 0);
   // The kernel refuses less, and a container could not even start its process.
   if (memoryLimitBytes && memoryLimitBytes < 6 * 1024 * 1024) throw invalid(`${field}.memory_limit_in_bytes`, `must be at least 6 MiB, got ${memoryLimitBytes}`);
-  const memorySwapLimitBytes = num('memory_swap_limit_in_bytes', 0);
-  if (memorySwapLimitBytes && memorySwapLimitBytes < memoryLimitBytes) {
+  // -1: unlimited swap (the kubelet's UnlimitedSwap, 1.28-1.29), as Docker's MemorySwap -1.
+  const memorySwapLimitBytes = num('memory_swap_limit_in_bytes', -1);
+  if (memorySwapLimitBytes > 0 && memorySwapLimitBytes < memoryLimitBytes) {
     throw invalid(`${field}.memory_swap_limit_in_bytes`, `must not be below memory_limit_in_bytes (${memoryLimitBytes}), got ${memorySwapLimitBytes}`);
   }
   return {

@@ -17,7 +17,10 @@ export interface ResourcesUpdate {
   cpuQuota: number;
   cpuShares: number;
   memoryLimitBytes: number;
-  /** Memory plus swap; 0 = the same as memoryLimitBytes (no swap), the kubelet's default on cgroup v1. */
+  /**
+   * Memory plus swap; -1 = unlimited swap; 0 = keep, or with a new memory limit the same
+   * as it (no swap), the kubelet's default on cgroup v1.
+   */
   memorySwapLimitBytes: number;
   cpusetCpus: string;
   cpusetMems: string;
@@ -43,7 +46,8 @@ export function mergeResources(current: Resources | null, u: ResourcesUpdate): R
 /**
  * The body of `POST /containers/{id}/update` (API 1.41), with only the fields to change:
  * Docker leaves a field that is absent or 0 alone. A new memory limit always comes with
- * its swap limit, since Docker refuses a memory limit above the current memory+swap one.
+ * its swap limit, since Docker refuses a memory limit above the current memory+swap one;
+ * a new swap limit may come alone.
  */
 export function dockerUpdateBody(u: ResourcesUpdate): Record<string, number | string> {
   const body: Record<string, number | string> = {};
@@ -55,6 +59,9 @@ export function dockerUpdateBody(u: ResourcesUpdate): Record<string, number | st
   if (u.memoryLimitBytes) {
     body.Memory = u.memoryLimitBytes;
     body.MemorySwap = u.memorySwapLimitBytes || u.memoryLimitBytes;
+  } else if (u.memorySwapLimitBytes) {
+    // Swap alone: Docker checks it against the memory limit the container has.
+    body.MemorySwap = u.memorySwapLimitBytes;
   }
   return body;
 }

@@ -6,6 +6,10 @@
  * renamed it away), so the writer's window is saved to `<stateDir>/logs/<id>.json` at
  * each reopen; a resume combines that checkpoint with what the new file holds.
  * Checkpoints of containers that are gone are deleted at the next resume.
+ *
+ * A writer that is done (its container stopped, or its follow gave up) stays in the map
+ * until RemoveContainer: its window is what was written, so a writer started again for
+ * the container (a reopen, a resume) goes on from there instead of from the file.
  */
 import { access, mkdir, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,8 +18,9 @@ import { FailedPreconditionError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { writeFileAtomic } from '../atomic-file.js';
 import type { ContainerRecord } from '../types.js';
+import type { LogStream } from './cri-format.js';
 import { readFileTail } from './file-tail.js';
-import { ResumeWindow } from './resume-window.js';
+import { ResumeWindow, type WindowState } from './resume-window.js';
 import { ContainerLogWriter } from './writer.js';
 
 /**
@@ -28,6 +33,8 @@ export interface LogManagerOptions {
   docker: Docker;
   logger: Logger;
   stateDir: string;
+  /** Wait before following again after a log stream broke while its container runs. */
+  retryMs?: number;
 }
 
 /** What StartContainer holds between opening the file and Docker's start. */
@@ -38,8 +45,10 @@ export interface PreparedLog {
   abandon(): void;
 }
 
+/** A ResumeWindow's state, as JSON (the `open` series since partial lines are tracked). */
 interface Checkpoint {
   stamps: string[];
+  open?: { stream: LogStream; ts: string; count: number }[];
 }
 
 export class LogManager {
@@ -55,25 +64,55 @@ export class LogManager {
     return join(this.dir, `${id}.json`);
   }
 
-  private async readCheckpoint(id: string): Promise<bigint[]> {
+  private async readCheckpoint(id: string): Promise<WindowState | undefined> {
     try {
       const cp = JSON.parse(await readFile(this.checkpointPath(id), 'utf8')) as Checkpoint;
-      return cp.stamps.map((s) => BigInt(s));
+      return {
+        stamps: cp.stamps.map((s) => BigInt(s)),
+        open: (cp.open ?? []).map((o) => ({ stream: o.stream, ts: BigInt(o.ts), count: o.count })),
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
         this.opts.logger.warn({ id, err: (err as Error).message }, 'ignoring unreadable log checkpoint');
       }
-      return [];
+      return undefined;
     }
   }
 
-  /** The window of what is already written: the checkpoint of the last reopen, then the file's tail. */
+  private async writeCheckpoint(id: string, state: WindowState): Promise<void> {
+    const cp: Checkpoint = {
+      stamps: state.stamps.map(String),
+      open: state.open.map((o) => ({ stream: o.stream, ts: String(o.ts), count: o.count })),
+    };
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(this.checkpointPath(id), JSON.stringify(cp));
+  }
+
+  /**
+   * The window of what is already written: the checkpoint of the last reopen (the state
+   * when the current file began), then the file's entries. When the file's tail alone
+   * shows that everything before it is older than a resume needs, it alone is the window.
+   */
   private async windowFor(record: ContainerRecord): Promise<ResumeWindow> {
-    const tail = await readFileTail(record.logPath);
+    const cp = await this.readCheckpoint(record.id);
+    // A line still open in the checkpoint: read the file back to its start at least.
+    const open = cp?.open.map((o) => o.ts) ?? [];
+    const since = open.length ? open.reduce((a, b) => (b < a ? b : a)) : undefined;
+    const streams: LogStream[] | undefined = record.spec.tty ? ['stdout'] : undefined;
+    const tail = await readFileTail(record.logPath, { since, streams });
     if (tail.truncated) {
       this.opts.logger.info({ id: record.id, bytes: tail.truncated }, 'cut an unfinished line off the container log before resuming');
     }
-    return new ResumeWindow([...(await this.readCheckpoint(record.id)), ...tail.stamps]);
+    const window = new ResumeWindow(tail.fromStart ? cp : undefined);
+    for (const e of tail.entries) window.add(e);
+    if (!tail.complete) {
+      // Its start is too far back to count what a resume there would repeat: resume from
+      // the newest entries instead, at the cost of the rest of that line.
+      for (const o of window.forgetOpenSeries()) {
+        this.opts.logger.warn({ id: record.id, stream: o.stream }, 'the unfinished line at the end of the container log started too far back; its rest is not written');
+      }
+    }
+    return window;
   }
 
   /**
@@ -87,7 +126,8 @@ export class LogManager {
     if (existing && !existing.done) return { follow: () => existing.follow(), abandon: () => undefined };
     let writer: ContainerLogWriter;
     try {
-      const window = await this.windowFor(record);
+      // A writer that ended knows what it wrote better than the file (which may be a new one).
+      const window = existing ? new ResumeWindow(existing.window.snapshot()) : await this.windowFor(record);
       writer = new ContainerLogWriter({
         docker: this.opts.docker,
         logger: this.opts.logger,
@@ -95,9 +135,7 @@ export class LogManager {
         path: record.logPath,
         tty: record.spec.tty,
         window,
-        onDone: () => {
-          if (this.writers.get(record.id) === writer) this.writers.delete(record.id);
-        },
+        retryMs: this.opts.retryMs,
       });
     } catch (err) {
       throw new FailedPreconditionError(`cannot open log file ${record.logPath}: ${(err as Error).message}`, { cause: err });
@@ -141,20 +179,22 @@ export class LogManager {
     if (!record.logPath) return;
     const writer = this.writers.get(record.id);
     if (!writer || writer.done) {
-      // Nobody writes (the follow ended though the container runs): start afresh.
+      // Nobody writes (the follow ended though the container runs): start again in the
+      // new file, from what the ended writer wrote (prepare takes its window), and keep
+      // that as the checkpoint the new file starts from.
+      if (writer) await this.writeCheckpoint(record.id, writer.window.snapshot());
       (await this.prepare(record))?.follow();
       return;
     }
     // Take the window and switch files in one synchronous step: every entry is then
     // either counted in the checkpoint or in the new file, never in neither or both.
-    const stamps = writer.window.snapshot();
+    const state = writer.window.snapshot();
     try {
       writer.reopen();
     } catch (err) {
       throw new FailedPreconditionError(`cannot reopen log file ${record.logPath}: ${(err as Error).message}`, { cause: err });
     }
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(this.checkpointPath(record.id), JSON.stringify({ stamps: stamps.map(String) } satisfies Checkpoint));
+    await this.writeCheckpoint(record.id, state);
   }
 
   /** RemoveContainer: stop its writer and drop its checkpoint (the log file is the kubelet's). */

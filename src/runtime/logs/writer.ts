@@ -10,7 +10,7 @@
  * line): a reopen or close then happens between two writes, never during one, and no
  * write of an old writer can land after a new one has read the file's end.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
@@ -30,7 +30,7 @@ export interface LogWriterOptions {
   /** What the file (and the checkpoint) already hold. */
   window: ResumeWindow;
   /** Called once when the writer is done for good (the container stopped, or close()). */
-  onDone(): void;
+  onDone?(): void;
   /** Wait before following again after the stream broke while the container runs. */
   retryMs?: number;
 }
@@ -46,6 +46,8 @@ export class ContainerLogWriter {
   private source: Readable | undefined;
   private closed = false;
   private running: Promise<void> | undefined;
+  /** Bytes of an entry a failed write left unfinished at the file's end. */
+  private fragment = 0;
   readonly window: ResumeWindow;
 
   /** Opens the file at once: it must exist when StartContainer returns. */
@@ -77,6 +79,8 @@ export class ContainerLogWriter {
     const fd = openLogFile(this.opts.path);
     const old = this.fd;
     this.fd = fd;
+    // An unfinished entry stays at the end of the old file: the new one starts clean.
+    this.fragment = 0;
     closeSync(old);
   }
 
@@ -98,7 +102,7 @@ export class ContainerLogWriter {
     if (this.fd >= 0) {
       closeSync(this.fd);
       this.fd = -1;
-      this.opts.onDone();
+      this.opts.onDone?.();
     }
   }
 
@@ -181,19 +185,49 @@ export class ContainerLogWriter {
           skip--;
           continue;
         }
-        this.window.add(entry.ts);
+        this.window.add(entry);
         parts.push(encodeEntry(entry));
       }
     }
-    if (parts.length) {
-      const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-      try {
-        for (let off = 0; off < data.length; ) off += writeSync(this.fd, data, off);
-      } catch (err) {
-        // A full disk must not take the shim down; Docker's copy still has the lines.
-        this.opts.logger.error({ id: this.opts.containerId, path: this.opts.path, err: (err as Error).message }, 'cannot write container log');
-      }
-    }
+    if (parts.length) this.writeAll(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
     return skip;
   }
+
+  /**
+   * Writes whole entries. A full disk must not take the shim down (Docker's copy still
+   * has the lines), nor leave a fragment without its "\n" for the next entry to be glued
+   * onto (the kubelet could read neither): after a short write the file is cut back to
+   * its last whole entry, and if even that fails, the next write ends the fragment first.
+   */
+  private writeAll(data: Buffer): void {
+    if (this.fragment && !this.cutFragment()) data = Buffer.concat([NEWLINE, data]);
+    let off = 0;
+    try {
+      while (off < data.length) off += writeSync(this.fd, data, off);
+    } catch (err) {
+      this.opts.logger.error({ id: this.opts.containerId, path: this.opts.path, err: (err as Error).message }, 'cannot write container log');
+      if (off > 0 && data[off - 1] !== 0x0a) {
+        this.fragment = off - (data.lastIndexOf(0x0a, off - 1) + 1);
+        this.cutFragment();
+      } else if (off > 0) {
+        this.fragment = 0;
+      }
+      return;
+    }
+    this.fragment = 0;
+  }
+
+  /** Cuts the unfinished entry left by a failed write off the file's end; false if it stays. */
+  private cutFragment(): boolean {
+    try {
+      ftruncateSync(this.fd, fstatSync(this.fd).size - this.fragment);
+      this.fragment = 0;
+      return true;
+    } catch (err) {
+      this.opts.logger.error({ id: this.opts.containerId, path: this.opts.path, err: (err as Error).message }, 'cannot cut a partly written entry off the container log');
+      return false;
+    }
+  }
 }
+
+const NEWLINE = Buffer.from('\n');

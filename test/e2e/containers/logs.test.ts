@@ -156,4 +156,47 @@ describe('container logs (CRI format)', () => {
     }
     expect(got.every((e) => e.tag === 'F')).toBe(true);
   });
+
+  it('resumes a line in pieces begun long before the restart: Docker stamps every piece with the first one\'s time', async () => {
+    // stdout: a slow progress bar without a TTY (16 KiB pieces seconds apart, then its
+    // end); stderr: a line every 50 ms, so the newest entry is seconds newer than the piece.
+    const piece = (c: string) => `head -c 16384 /dev/zero | tr "\\0" ${c}`;
+    const script = [
+      '(i=0; while true; do echo err $i >&2; i=$((i+1)); sleep 0.05; done) & sleep 0.3',
+      piece('a'),
+      'sleep 2',
+      piece('b'),
+      'sleep 4',
+      piece('c'),
+      'echo end',
+      'sleep 1000',
+    ].join('; ');
+    const id = await s.run('pieces', ['sh', '-c', script]);
+    const path = logPath('pieces');
+    const stdout = () => entries(path).filter((e) => e.stream === 'stdout');
+    await waitFor('two pieces before the restart', () => stdout().length >= 2 || undefined, 10_000);
+    await s.restartShim(async () => {
+      await new Promise((r) => setTimeout(r, 700));
+    });
+    await waitFor('the end of the line after the restart', () => stdout().some((e) => e.tag === 'F') || undefined, 15_000);
+    await s.t.call(s.t.runtime, 'StopContainer', { container_id: id, timeout: '0' });
+    await s.waitState(id, 'CONTAINER_EXITED');
+    const dockerErrLines = Number(sh('sh', ['-c', `docker logs ${id} 2>&1 >/dev/null | wc -l`]).trim());
+    const got = await waitFor('every stderr line Docker has', () => {
+      const e = entries(path);
+      return e.filter((x) => x.stream === 'stderr').length >= dockerErrLines ? e : undefined;
+    });
+    const out = got.filter((e) => e.stream === 'stdout');
+    expect(out.map((e) => [e.tag, e.content.length > 50 ? `${e.content[0]}×${e.content.length}` : e.content])).toEqual([
+      ['P', 'a×16384'],
+      ['P', 'b×16384'],
+      ['P', 'c×16384'],
+      ['F', 'end'],
+    ]);
+    expect(new Set(out.map((e) => e.time)).size).toBe(1);
+    const numbers = got.filter((e) => e.stream === 'stderr').map((e) => Number(e.content.replace('err ', '')));
+    expect(numbers.length).toBeGreaterThanOrEqual(80);
+    expect(numbers).toEqual(numbers.map((_, i) => i));
+    expect(numbers.length).toBe(dockerErrLines);
+  });
 });

@@ -15,7 +15,7 @@ import {
 } from '../../../src/runtime/logs/cri-format.js';
 import { DemuxError, demuxFrames } from '../../../src/runtime/docker-demux.js';
 import { messageOf, multiplexedMessages, rawMessages } from '../../../src/runtime/logs/docker-messages.js';
-import { ResumeWindow, WINDOW_NS } from '../../../src/runtime/logs/resume-window.js';
+import { ResumeWindow, WINDOW_NS, type WindowEntry } from '../../../src/runtime/logs/resume-window.js';
 
 const TS = '2024-05-01T10:00:00.123456789Z';
 const TS_NS = 1714557600123456789n;
@@ -202,26 +202,65 @@ describe('Docker log messages', () => {
 
 describe('ResumeWindow', () => {
   const s = 1_000_000_000n;
+  const out = (ts: bigint, tag: 'F' | 'P' = 'F') => ({ ts, stream: 'stdout' as const, tag });
+  const err = (ts: bigint, tag: 'F' | 'P' = 'F') => ({ ts, stream: 'stderr' as const, tag });
+  const windowOf = (entries: WindowEntry[]) => {
+    const w = new ResumeWindow();
+    for (const e of entries) w.add(e);
+    return w;
+  };
+
   it('is empty at first: from the beginning, nothing to skip', () => {
     expect(new ResumeWindow().point()).toEqual({ since: 0n, skip: 0 });
   });
 
   it('counts the entries within a second of the newest, pieces of one time included', () => {
-    const w = new ResumeWindow([100n * s, 100n * s + 1n, 101n * s, 101n * s, 101n * s + 5n]);
+    const w = windowOf([out(100n * s), out(100n * s + 1n), out(101n * s, 'P'), out(101n * s), out(101n * s + 5n)]);
     // since = newest - 1 s = 100 s + 5 ns: the two at 100 s are older.
     expect(w.point()).toEqual({ since: 100n * s + 5n, skip: 3 });
   });
 
   it('counts an out-of-order entry inside the window, not one outside', () => {
-    const w = new ResumeWindow();
-    for (const ts of [50n * s, 52n * s, 51n * s + s / 2n, 52n * s + 10n, 40n * s]) w.add(ts);
+    const w = windowOf([50n * s, 52n * s, 51n * s + s / 2n, 52n * s + 10n, 40n * s].map((ts) => out(ts)));
     expect(w.point()).toEqual({ since: 52n * s + 10n - WINDOW_NS, skip: 3 });
-    expect(w.snapshot()).toEqual([52n * s, 51n * s + s / 2n, 52n * s + 10n]);
+    expect(w.snapshot()).toEqual({ stamps: [52n * s, 51n * s + s / 2n, 52n * s + 10n], open: [] });
   });
 
   it('stays small over a long run', () => {
     const w = new ResumeWindow();
-    for (let i = 0n; i < 100_000n; i++) w.add(i * 1_000_000n); // one per ms for 100 s
-    expect(w.snapshot().length).toBe(1001);
+    for (let i = 0n; i < 100_000n; i++) w.add(out(i * 1_000_000n)); // one per ms for 100 s
+    expect(w.snapshot().stamps.length).toBe(1001);
+  });
+
+  it('goes back to the time of a line still open on a stream, counting what was written since', () => {
+    // stdout starts a long line at 100 s (Docker stamps all its pieces so); stderr goes on.
+    const w = windowOf([out(99n * s), err(100n * s - 1n), out(100n * s, 'P'), err(101n * s), err(150n * s), out(100n * s, 'P'), err(200n * s)]);
+    // Docker's since = 100 s replays: P, err 101, err 150, P, err 200 (not err 100 - 1 ns).
+    expect(w.point()).toEqual({ since: 100n * s, skip: 5 });
+    expect(w.openSeries).toEqual([{ stream: 'stdout', ts: 100n * s, count: 5 }]);
+    // Its F (with the first piece's time) ends it: back to newest - 1 s.
+    w.add(out(100n * s));
+    expect(w.point()).toEqual({ since: 199n * s, skip: 1 });
+    expect(w.openSeries).toEqual([]);
+  });
+
+  it('takes the older of two open lines, and counts entries just before one that a resume at its time replays', () => {
+    const w = windowOf([out(10n * s + 5n), err(10n * s, 'P'), out(20n * s, 'P'), err(10n * s, 'P'), out(20n * s, 'P')]);
+    // stderr's line (10 s) is the older: out(10 s + 5 ns), written before it, is replayed too.
+    expect(w.point()).toEqual({ since: 10n * s, skip: 5 });
+    w.add(err(10n * s)); // closes stderr's; stdout's (20 s) is within the window of the newest
+    expect(w.point()).toEqual({ since: 19n * s, skip: 2 });
+  });
+
+  it('survives a snapshot (the checkpoint of a reopen)', () => {
+    const w = windowOf([out(10n * s, 'P'), err(11n * s), err(30n * s)]);
+    const copy = new ResumeWindow(w.snapshot());
+    expect(copy.point()).toEqual(w.point());
+    expect(copy.point()).toEqual({ since: 10n * s, skip: 3 });
+    w.add(err(31n * s));
+    copy.add(err(31n * s));
+    expect(copy.point()).toEqual({ since: 10n * s, skip: 4 });
+    expect(copy.forgetOpenSeries()).toEqual([{ stream: 'stdout', ts: 10n * s, count: 4 }]);
+    expect(copy.point()).toEqual({ since: 30n * s, skip: 2 });
   });
 });

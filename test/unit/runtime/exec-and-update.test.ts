@@ -53,6 +53,11 @@ describe('resourcesUpdateFromCri', () => {
     expect(() => resourcesUpdateFromCri(criResources(fields))).toThrow(field);
   });
 
+  it('accepts -1 as unlimited swap (what kubelet 1.28-1.29 send for UnlimitedSwap), refuses -2', () => {
+    expect(resourcesUpdateFromCri(criResources({ memory_limit_in_bytes: '67108864', memory_swap_limit_in_bytes: '-1' })).memorySwapLimitBytes).toBe(-1);
+    expect(() => resourcesUpdateFromCri(criResources({ memory_swap_limit_in_bytes: '-2' }))).toThrow('linux.memory_swap_limit_in_bytes');
+  });
+
   it('accepts -1 as "no CPU quota"', () => {
     expect(resourcesUpdateFromCri(criResources({ cpu_quota: '-1' })).cpuQuota).toBe(-1);
   });
@@ -65,6 +70,9 @@ describe('dockerUpdateBody', () => {
     ['cpuset', { cpusetCpus: '0', cpusetMems: '0' }, { CpusetCpus: '0', CpusetMems: '0' }],
     ['memory without swap: swap limit = memory', { memoryLimitBytes: 64 << 20 }, { Memory: 64 << 20, MemorySwap: 64 << 20 }],
     ['memory with swap', { memoryLimitBytes: 64 << 20, memorySwapLimitBytes: 128 << 20 }, { Memory: 64 << 20, MemorySwap: 128 << 20 }],
+    ['memory with unlimited swap', { memoryLimitBytes: 64 << 20, memorySwapLimitBytes: -1 }, { Memory: 64 << 20, MemorySwap: -1 }],
+    ['swap alone', { memorySwapLimitBytes: 128 << 20 }, { MemorySwap: 128 << 20 }],
+    ['unlimited swap alone', { memorySwapLimitBytes: -1 }, { MemorySwap: -1 }],
   ])('%s', (_name, update, body) => {
     expect(dockerUpdateBody({ ...NONE, ...update })).toEqual(body);
   });
