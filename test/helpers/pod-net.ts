@@ -86,6 +86,21 @@ export function createPodNetEnv(index: number, extraPlugins: object[] = []): Pod
   };
 }
 
+/** Docker containers of the pod with this uid, running or not. */
+export function dockerContainersOfPod(uid: string): string[] {
+  return sh('docker', ['ps', '-aq', '--filter', `label=io.kubernetes.pod.uid=${uid}`]).split('\n').filter(Boolean);
+}
+
+/** A suite's safety net: whatever a failed test left of the pod goes. */
+export function removeContainersOfPod(uid: string): void {
+  for (const c of dockerContainersOfPod(uid)) sh('docker', ['rm', '-f', c]);
+}
+
+/** Shim settings that point a test shim at this environment. */
+export function shimConfigFor(env: PodNetEnv): { stateDir: string; cniConfDir: string; cniBinDirs: string[]; cniCacheDir: string } {
+  return { stateDir: join(env.dir, 'state'), cniConfDir: env.confDir, cniBinDirs: env.binDirs, cniCacheDir: env.cacheDir };
+}
+
 /** Docker containers carrying our sandbox id label, running or not. */
 export function dockerContainersOfSandbox(sandboxId: string): string[] {
   return sh('docker', ['ps', '-aq', '--filter', `label=io.cri-shim.sandbox-id=${sandboxId}`]).split('\n').filter(Boolean);

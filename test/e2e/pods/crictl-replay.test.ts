@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestShim, uniqueId, type TestShim } from '../../helpers/shim.js';
-import { createPodNetEnv, dockerContainersOfSandbox, httpGet, sh, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
+import { createPodNetEnv, dockerContainersOfPod, dockerContainersOfSandbox, httpGet, removeContainersOfPod, sh, shimConfigFor, type PodNetEnv, waitFor } from '../../helpers/pod-net.js';
 import { capturedRequest } from '../../helpers/crictl.js';
 
 const BUSYBOX = 'localhost/cri-shim/busybox:1.0';
@@ -37,14 +37,12 @@ describe('crictl 1.32 pod and container requests, replayed', () => {
 
   beforeAll(async () => {
     env = createPodNetEnv(2);
-    t = await startTestShim({ stateDir: join(env.dir, 'state'), cniConfDir: env.confDir, cniBinDirs: env.binDirs, cniCacheDir: env.cacheDir });
+    t = await startTestShim(shimConfigFor(env));
   });
 
   afterAll(async () => {
     await t?.close();
-    for (const c of sh('docker', ['ps', '-aq', '--filter', `label=io.kubernetes.pod.uid=${uid}`]).split('\n').filter(Boolean)) {
-      sh('docker', ['rm', '-f', c]);
-    }
+    removeContainersOfPod(uid);
     // Docker's cgroupfs driver leaves the parent cgroup of the pod behind.
     sh('sh', ['-c', `for d in /sys/fs/cgroup/*${cgroupParent}; do [ -d "$d" ] && rmdir "$d"; done; true`]);
     env?.cleanup();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestShim, uniqueId, type TestShim } from '../../helpers/shim.js';
-import { createPodNetEnv, sh, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
+import { createPodNetEnv, dockerContainersOfPod, removeContainersOfPod, sh, shimConfigFor, type PodNetEnv, waitFor } from '../../helpers/pod-net.js';
 
 const BUSYBOX = 'localhost/cri-shim/busybox:1.0';
 
@@ -34,14 +34,12 @@ describe('container events and the live view', () => {
 
   beforeAll(async () => {
     env = createPodNetEnv(8);
-    t = await startTestShim({ stateDir: join(env.dir, 'state'), cniConfDir: env.confDir, cniBinDirs: env.binDirs, cniCacheDir: env.cacheDir });
+    t = await startTestShim(shimConfigFor(env));
   });
 
   afterAll(async () => {
     await t?.close();
-    for (const c of sh('docker', ['ps', '-aq', '--filter', `label=io.kubernetes.pod.uid=${uid}`]).split('\n').filter(Boolean)) {
-      sh('docker', ['rm', '-f', c]);
-    }
+    removeContainersOfPod(uid);
     env?.cleanup();
   });
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestShim, uniqueId, type TestShim } from '../../helpers/shim.js';
-import { createPodNetEnv, sh, type PodNetEnv } from '../../helpers/pod-net.js';
+import { createPodNetEnv, dockerContainersOfPod, removeContainersOfPod, sh, shimConfigFor, type PodNetEnv } from '../../helpers/pod-net.js';
 
 describe('RunPodSandbox rolls back when the CNI chain fails', () => {
   let env: PodNetEnv;
@@ -27,9 +27,7 @@ describe('RunPodSandbox rolls back when the CNI chain fails', () => {
 
   afterAll(async () => {
     await t?.close();
-    for (const c of sh('docker', ['ps', '-aq', '--filter', `label=io.kubernetes.pod.uid=${uid}`]).split('\n').filter(Boolean)) {
-      sh('docker', ['rm', '-f', c]);
-    }
+    removeContainersOfPod(uid);
     env?.cleanup();
   });
 
@@ -48,7 +46,7 @@ describe('RunPodSandbox rolls back when the CNI chain fails', () => {
     expect(err.details).toContain('test plugin refuses ADD');
     expect(err.details).toContain('always-fails');
 
-    expect(sh('docker', ['ps', '-aq', '--filter', `label=io.kubernetes.pod.uid=${uid}`]).trim()).toBe('');
+    expect(dockerContainersOfPod(uid)).toEqual([]);
     expect(env.reservedIps()).toEqual([]);
     expect(env.bridgePorts()).toEqual([]);
     expect(readdirSync(join(env.dir, 'state', 'sandboxes'))).toEqual([]);
@@ -84,14 +82,12 @@ describe('RunPodSandbox twice for the same pod attempt', () => {
 
   beforeAll(async () => {
     env = createPodNetEnv(9);
-    t = await startTestShim({ stateDir: join(env.dir, 'state'), cniConfDir: env.confDir, cniBinDirs: env.binDirs, cniCacheDir: env.cacheDir });
+    t = await startTestShim(shimConfigFor(env));
   });
 
   afterAll(async () => {
     await t?.close();
-    for (const c of sh('docker', ['ps', '-aq', '--filter', `label=io.kubernetes.pod.uid=${uid}`]).split('\n').filter(Boolean)) {
-      sh('docker', ['rm', '-f', c]);
-    }
+    removeContainersOfPod(uid);
     env?.cleanup();
   });
 
