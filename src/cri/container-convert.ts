@@ -265,7 +265,7 @@ export function containerToCri(view: ContainerView): Container {
     id: record.id,
     pod_sandbox_id: record.sandboxId,
     metadata: { name: record.spec.name, attempt: record.spec.attempt },
-    image: { image: view.image },
+    image: { image: view.record.spec.image },
     // The image id (sha256:…): the kubelet matches it against PullImage.image_ref and Image.id.
     image_ref: record.imageRef,
     state: containerStateToCri(view.live.state),
@@ -312,7 +312,7 @@ export function containerStatusToCri(view: ContainerView): ContainerStatus {
     started_at: started ? live.startedAt : '0',
     finished_at: finished ? live.finishedAt : '0',
     exit_code: live.exitCode,
-    image: { image: view.image },
+    image: { image: view.record.spec.image },
     image_ref: record.imageRef,
     reason: live.reason,
     message: live.message,

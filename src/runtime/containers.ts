@@ -149,7 +149,7 @@ export async function removeContainer(deps: ContainerDeps, id: string): Promise<
 
 export async function containerStatus(deps: ContainerDeps, id: string): Promise<ContainerView> {
   const record = mustGet(deps, id);
-  return { record, live: deps.live.get(record.id) ?? UNKNOWN_STATE, image: record.spec.image };
+  return { record, live: deps.live.get(record.id) ?? UNKNOWN_STATE };
 }
 
 /** An exact id, or a prefix that names exactly one of `ids`; an ambiguous prefix lists nothing (as containerd). */
@@ -173,7 +173,6 @@ export async function listContainers(deps: ContainerDeps, filter: ContainerFilte
   const views = records.map((record): ContainerView => ({
     record,
     live: deps.live.get(record.id) ?? UNKNOWN_STATE,
-    image: record.spec.image,
   }));
   return filter.state ? views.filter((v) => v.live.state === filter.state) : views;
 }

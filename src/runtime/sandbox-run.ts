@@ -4,7 +4,7 @@
  * is left (no container, no IP, no veth, no file).
  */
 import type Docker from 'dockerode';
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, ShimError, codeOf, errorMessage } from '../errors.js';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, ShimError, codeOf, errorMessage, type ShimErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { dockerMessage, dockerStatus, fromDocker, ignoreGoneOrDone } from './docker-errors.js';
 import type { JsonStore } from './json-store.js';
@@ -34,10 +34,11 @@ export interface SandboxRunDeps {
 
 /** Which step failed, for the error the kubelet shows in its events. */
 class StepError extends ShimError {
+  override readonly code: ShimErrorCode;
   constructor(step: string, cause: unknown) {
     super(`RunPodSandbox: ${step}: ${errorMessage(cause)}`, { cause });
     // Keep the cause's meaning (INVALID_ARGUMENT from a bad config, UNAVAILABLE when dockerd is down).
-    (this as { code: ShimError['code'] }).code = codeOf(cause);
+    this.code = codeOf(cause);
   }
 }
 

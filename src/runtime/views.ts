@@ -4,8 +4,6 @@ import type { ContainerLiveState, ContainerRecord, ContainerStateName } from './
 export interface ContainerView {
   record: ContainerRecord;
   live: ContainerLiveState;
-  /** The image name the container was created from (as given), for ContainerStatus.image. */
-  image: string;
 }
 
 export interface ContainerFilter {

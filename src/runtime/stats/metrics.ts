@@ -97,7 +97,7 @@ function metric(d: Def, base: string[], value: bigint, extra: string[] = [], tim
 
 function containerMetrics(pod: PodStatsSample, c: ContainerStatsSample): MetricSample[] {
   const md = pod.view.record.spec.metadata;
-  const base = [c.view.record.spec.name, c.cgroupPath, c.view.image, c.target?.name ?? '', md.namespace, md.name];
+  const base = [c.view.record.spec.name, c.cgroupPath, c.view.record.spec.image, c.target?.name ?? '', md.namespace, md.name];
   const out: MetricSample[] = [];
   const add = (d: Def, v: bigint | null | undefined, extra: string[] = []) => {
     if (v !== null && v !== undefined) out.push(metric(d, base, v, extra));

@@ -209,7 +209,6 @@ function containerView(live: ContainerLiveState = RUNNING, spec: ContainerSpec =
   return {
     record: { id: CONTAINER_ID, sandboxId: SANDBOX_ID, spec, imageRef: IMAGE_ID, createdAt: '1714557600500000000', logPath: `${LOG_DIR}/nginx/0.log` },
     live,
-    image: spec.image,
   };
 }
 

@@ -76,18 +76,22 @@ describe('ImagePuller', () => {
   });
 
   it('concurrent mirror pulls of one mirror name (different credentials) both succeed and leave no mirror tag', async () => {
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
     const mirrors: MirrorConfig = { registryMirrors: { 'registry.k8s.io': ['http://127.0.0.1:1001'] }, registryFallback: { 'registry.k8s.io': 'none' } };
-    const d = fakeDocker({ '127.0.0.1:1001/pause:3.10': ID }, { gate });
+    const d = fakeDocker({ '127.0.0.1:1001/pause:3.10': ID });
+    // dockerd answers each name-table call after a while, so unserialized pulls interleave:
+    // the second one would see the first one's mirror tag as "already there" and keep it.
+    const slow = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => async (...a: A) => {
+      await new Promise((r) => setTimeout(r, 5));
+      return f(...a);
+    };
+    d.store.inspect = slow(d.store.inspect);
+    d.store.tag = slow(d.store.tag);
+    d.store.removeReference = slow(d.store.removeReference);
     const p = puller(d, mirrors);
-    const all = Promise.all([
-      p.pull('registry.k8s.io/pause:3.10', { logger: silentLogger, credentials: { username: 'a', password: '1' } }),
-      p.pull('registry.k8s.io/pause:3.10', { logger: silentLogger, credentials: { username: 'b', password: '2' } }),
-    ]);
-    await new Promise((r) => setTimeout(r, 20));
-    open();
-    expect(await all).toEqual([ID, ID]);
+    const first = p.pull('registry.k8s.io/pause:3.10', { logger: silentLogger, credentials: { username: 'a', password: '1' } });
+    await new Promise((r) => setTimeout(r, 12));
+    const second = p.pull('registry.k8s.io/pause:3.10', { logger: silentLogger, credentials: { username: 'b', password: '2' } });
+    expect(await Promise.all([first, second])).toEqual([ID, ID]);
     expect([...d.names.keys()]).toEqual(['registry.k8s.io/pause:3.10']);
   });
 

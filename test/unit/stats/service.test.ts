@@ -133,7 +133,6 @@ function container(id: string, sandboxId: string, state: 'running' | 'exited' = 
       spec: { name: `ctr-${id}`, attempt: 1, labels: { c: id }, annotations: {}, image: 'busybox:1' } as any,
     },
     live: { state, startedAt: '0', finishedAt: '0', exitCode: 0, reason: '', message: '', pid: 0 },
-    image: 'busybox:1',
   };
 }
 

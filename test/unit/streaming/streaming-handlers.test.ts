@@ -12,7 +12,7 @@ function fixture() {
   const pods = {
     containerStatus: async (id: string) => {
       if (id === 'missing') throw new NotFoundError('container "missing" not found');
-      return { record: { id: FULL_ID }, live: { state: id === 'exited' ? 'exited' : 'running', pid: 1 }, image: 'x' };
+      return { record: { id: FULL_ID }, live: { state: id === 'exited' ? 'exited' : 'running', pid: 1 } };
     },
     sandboxStatus: async (id: string) => ({ record: { id: FULL_ID }, state: id === 'stopped' ? 'notready' : 'ready', pausePid: 7 }),
   } as unknown as PodRuntime;
