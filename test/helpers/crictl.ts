@@ -1,12 +1,12 @@
 /**
- * The requests crictl 1.32 really sent (../shared/cri-wire/crictl-1.32), decoded exactly
+ * The requests crictl 1.32 really sent (test/fixtures/cri-wire/crictl-1.32), decoded exactly
  * as grpc-js hands them to our handlers, and responses as a client reads them back.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCriPackage } from '../../src/cri/proto.js';
 
-export const CRICTL_DIR = join(import.meta.dirname, '../../../shared/cri-wire/crictl-1.32');
+export const CRICTL_DIR = join(import.meta.dirname, '../fixtures/cri-wire/crictl-1.32');
 
 type Codec = {
   requestDeserialize(b: Buffer): unknown;

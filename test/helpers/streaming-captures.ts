@@ -1,5 +1,5 @@
 /**
- * The crictl ↔ reference-server captures in ../shared/cri-wire/streaming/, decoded with
+ * The crictl ↔ reference-server captures in test/fixtures/cri-wire/streaming/, decoded with
  * our own codec: every frame of one direction, header blocks inflated in wire order.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { FrameReader, parseControl, type ControlFrame } from '../../src/streaming/spdy/frames.js';
 import { decodeHeaderBlock, HeaderDecompressor, type SpdyHeaders } from '../../src/streaming/spdy/header-block.js';
 
-export const CAPTURES = join(import.meta.dirname, '..', '..', '..', 'shared', 'cri-wire', 'streaming');
+export const CAPTURES = join(import.meta.dirname, '..', 'fixtures', 'cri-wire', 'streaming');
 
 export type DecodedFrame =
   | { kind: 'data'; streamId: number; fin: boolean; data: Buffer }

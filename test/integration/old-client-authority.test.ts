@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROTO_PATH } from '../../src/cri/proto.js';
 import { startTestShim, type TestShim } from '../helpers/shim.js';
 
-const RAW = join(import.meta.dirname, '../../../shared/cri-wire/raw/crictl-1.26-version.h2');
+const RAW = join(import.meta.dirname, '../fixtures/cri-wire/raw/crictl-1.26-version.h2');
 
 interface Frame {
   type: number;

@@ -1,6 +1,6 @@
 /**
  * The requests crictl 1.32 really sent for runp / create / start / pods / ps / inspect(p) /
- * stop / rm / stopp / rmp (../shared/cri-wire/crictl-1.32), decoded as the server
+ * stop / rm / stopp / rmp (test/fixtures/cri-wire/crictl-1.32), decoded as the server
  * decodes them, with ids, paths, ports and the image swapped for this test's, sent as
  * real gRPC calls. Every one must be served, and the pod must really work.
  */

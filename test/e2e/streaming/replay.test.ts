@@ -1,5 +1,5 @@
 /**
- * Ground truth: every captured crictl session (../shared/cri-wire/streaming/) replayed
+ * Ground truth: every captured crictl session (test/fixtures/cri-wire/streaming/) replayed
  * against our streaming server with a real container must yield what the reference
  * server (containerd 1.6) answered: the same streams replied, finished and reset, the
  * same output bytes and the same status JSON.

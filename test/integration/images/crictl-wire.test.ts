@@ -1,6 +1,6 @@
 /**
  * The requests the real crictl 1.32 sent for `pull`, `images`, `inspecti`, `rmi`
- * and `imagefsinfo` (../shared/cri-wire/crictl-1.32, calls 53–63), replayed as
+ * and `imagefsinfo` (test/fixtures/cri-wire/crictl-1.32, calls 53–63), replayed as
  * raw gRPC bodies in their original order. Image names and credentials are swapped
  * for this test's own (a registry with basic auth on 127.0.0.1); every other byte
  * is crictl's. Answers are decoded with our schema, as crictl would.
@@ -14,7 +14,7 @@ import { PROTO_PATH } from '../../../src/cri/proto.js';
 import { buildImage, imageExists, pushImage, removeImages, startRegistry, uniqueName, type TestRegistry } from '../../helpers/registry.js';
 import { startImageServer, type ImageServer } from './image-server.js';
 
-const WIRE_DIR = process.env.CRI_WIRE_DIR ?? join(resolve(dirname(PROTO_PATH), '..', '..', '..'), '..', 'shared', 'cri-wire');
+const WIRE_DIR = process.env.CRI_WIRE_DIR ?? join(resolve(dirname(PROTO_PATH), '..', '..', '..'), 'test', 'fixtures', 'cri-wire');
 const CRICTL = join(WIRE_DIR, 'crictl-1.32');
 const root = new protobuf.Root().loadSync(PROTO_PATH, { keepCase: true });
 const service = root.lookupService('runtime.v1.ImageService');

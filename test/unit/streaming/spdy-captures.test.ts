@@ -1,6 +1,6 @@
 /**
  * Our SPDY reader and header decompressor against every byte crictl 1.32 and the
- * reference streaming server wrote (../shared/cri-wire/streaming/).
+ * reference streaming server wrote (test/fixtures/cri-wire/streaming/).
  */
 import { describe, expect, it } from 'vitest';
 import { captureDirs, decodeCapture, type DecodedFrame } from '../../helpers/streaming-captures.js';

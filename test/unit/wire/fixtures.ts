@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the wire tests: where the ../shared/cri-wire fixtures are, our
+ * Shared pieces of the wire tests: where the cri-wire fixtures (test/fixtures/cri-wire) are, our
  * proto loaded with protobufjs, the reference JSON conventions, and a raw wire
  * walker that reports any field our proto does not know.
  */
@@ -9,7 +9,7 @@ import protobuf from 'protobufjs';
 import { PROTO_PATH } from '../../../src/cri/proto.js';
 
 export const REPO_ROOT = resolve(dirname(PROTO_PATH), '..', '..', '..');
-export const WIRE_DIR = process.env.CRI_WIRE_DIR ?? join(REPO_ROOT, '..', 'shared', 'cri-wire');
+export const WIRE_DIR = process.env.CRI_WIRE_DIR ?? join(REPO_ROOT, 'test', 'fixtures', 'cri-wire');
 export const TYPES_DIR = join(WIRE_DIR, 'v0.36.3');
 export const CRICTL_DIR = join(WIRE_DIR, 'crictl-1.32');
 
