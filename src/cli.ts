@@ -36,7 +36,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
-    shim.stop().then(
+    // Calls in flight get up to 10 s to finish or roll back; kill -9 is the way to cut them.
+    shim.stop(10_000).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err: (err as Error).message }, 'unclean stop');

@@ -2,6 +2,7 @@
  * The verbs over a whole list: what each plugin gets on stdin and in which order the
  * plugins run (SPEC section 3, "Execution of Network Configurations").
  */
+import { crashPoint } from '../crash-point.js';
 import type { Logger } from '../logger.js';
 import { CniPluginError, type CniCommand } from './errors.js';
 import { invokePlugin, type CniEnv } from './invoke.js';
@@ -96,6 +97,7 @@ export async function addChain(net: ResolvedNetwork, rt: RuntimeArgs, ctx: Chain
     });
     const out = await run(net, plugin, attachmentEnv('ADD', rt, ctx), stdin, ctx);
     result = convertResult(parseResultText(out.stdout, net.cniVersion), net.cniVersion);
+    if (plugin !== net.plugins.at(-1)) crashPoint('cni-add:mid-chain');
   }
   return result as CniResult;
 }
@@ -127,6 +129,7 @@ export async function delChain(
     const stdin = pluginStdin(net, plugin, { ...withPrev, capabilityArgs: rt.capabilityArgs });
     try {
       await run(net, plugin, attachmentEnv('DEL', rt, ctx), stdin, ctx);
+      if (plugin !== net.plugins[0]) crashPoint('cni-del:mid-chain');
     } catch (err) {
       if (err instanceof CniPluginError && err.cniCode === 3) {
         ctx.logger.debug({ network: net.name, plugin: plugin.type }, 'CNI DEL: container unknown to plugin, nothing to clean');

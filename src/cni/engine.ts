@@ -2,6 +2,7 @@
  * The CNI engine: the default network from the conf dir, attachments through the
  * plugin chain, and the cache that lets DEL and GC work from what ADD actually did.
  */
+import { crashPoint } from '../crash-point.js';
 import { stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { FailedPreconditionError, InternalError, InvalidArgumentError } from '../errors.js';
@@ -243,6 +244,7 @@ export class CniEngine {
   private async addLocked(net: ResolvedNetwork, rt: RuntimeArgs): Promise<CniResult> {
     const entry = cacheEntry(net, rt);
     await this.writeCache(entry);
+    crashPoint('cni-add:after-cache-entry');
     let result: CniResult;
     try {
       result = await addChain(net, rt, this.chainContext());
@@ -250,6 +252,7 @@ export class CniEngine {
       await this.undoFailedAdd(net, rt, entry);
       throw err;
     }
+    crashPoint('cni-add:after-chain');
     await this.writeCache({ ...entry, result: encodeResult(result, net.cniVersion) });
     return result;
   }
@@ -367,6 +370,7 @@ export class CniEngine {
     }
     const rt = cachedRuntimeArgs(entry, await existingNetns(netns ?? entry.netns));
     await delChain(net, rt, prev, this.chainContext());
+    crashPoint('cni-del:after-chain');
     await removeCacheFile(file);
   }
 

@@ -8,6 +8,7 @@ import { implementService, type Handlers } from './instrument.js';
 import { rewriteAuthority } from './h2-authority.js';
 import { closeUnix, listenUnix } from './socket.js';
 import { loadCriPackage } from './proto.js';
+import { CallDrain } from './drain.js';
 
 /** The kubelet's own limit, both ways: big ListContainers answers exceed grpc's 4 MiB default. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -23,6 +24,7 @@ export class CriServer {
   private readonly grpc: Server;
   private readonly injector: ReturnType<Server['createConnectionInjector']>;
   private listener: net.Server | null = null;
+  private readonly calls = new CallDrain();
 
   constructor(private readonly opts: CriServerOptions) {
     this.grpc = new Server({
@@ -33,8 +35,10 @@ export class CriServer {
     const v1 = pkg.runtime.v1;
     const runtimeDef = v1.RuntimeService.service as ServiceDefinition;
     const imageDef = v1.ImageService.service as ServiceDefinition;
-    this.grpc.addService(runtimeDef, implementService('RuntimeService', runtimeDef, opts.runtimeHandlers, opts.logger));
-    this.grpc.addService(imageDef, implementService('ImageService', imageDef, opts.imageHandlers, opts.logger));
+    const runtime = this.calls.wrap(runtimeDef, opts.runtimeHandlers);
+    const image = this.calls.wrap(imageDef, opts.imageHandlers);
+    this.grpc.addService(runtimeDef, implementService('RuntimeService', runtimeDef, runtime, opts.logger));
+    this.grpc.addService(imageDef, implementService('ImageService', imageDef, image, opts.logger));
     this.injector = this.grpc.createConnectionInjector(ServerCredentials.createInsecure());
   }
 
@@ -46,13 +50,21 @@ export class CriServer {
     this.opts.logger.info({ socket: this.opts.socketPath }, 'listening');
   }
 
-  /** Stops accepting, lets calls in flight finish for `graceMs`, then cuts the rest. */
+  /**
+   * Stops accepting, lets unary calls in flight finish (or roll back) for up to
+   * `graceMs`, then closes the connections, cutting open streams after a second more.
+   */
   async stop(graceMs = 5000): Promise<void> {
+    const draining = this.calls.drain(graceMs);
     if (this.listener) {
       const listener = this.listener;
       this.listener = null;
       await closeUnix(listener, this.opts.socketPath);
     }
+    const waitedFor = this.calls.pending;
+    const cut = await draining;
+    if (waitedFor > 0) this.opts.logger.info({ waitedFor, cut }, cut ? 'calls still running after the grace period are cut' : 'calls in flight finished');
+    graceMs = Math.min(graceMs, 1000);
     this.injector.drain(graceMs);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {

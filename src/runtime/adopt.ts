@@ -3,8 +3,11 @@
  * node image with the old /var/lib/docker): every container we made carries labels
  * that say which pod it belongs to, and the CNI cache still knows each pod's IPs. A
  * sandbox found this way can be listed, stopped (CNI DEL runs from the CNI cache) and
- * removed like any other; fields that only the lost record knew (DNS config, port
- * mappings, sysctls) are left empty.
+ * removed like any other. The spec comes back whole from the pause container's memo
+ * label (sandbox-memo.ts); only containers made before that label existed get the
+ * guess from their other labels, with DNS config, port mappings and sysctls empty.
+ * A sandbox whose RunPodSandbox never finished (no ready marker) comes back NOTREADY,
+ * and every pod-network sandbox counts as possibly attached, so Stop runs CNI DEL.
  */
 import type Docker from 'dockerode';
 import type { Logger } from '../logger.js';
@@ -21,6 +24,7 @@ import {
   managedFilter,
 } from './labels.js';
 import type { PodNetwork } from './pod-network.js';
+import { decodeSandboxMemo, sandboxWasReady } from './sandbox-memo.js';
 import type { ContainerRecord, SandboxRecord } from './types.js';
 
 export interface AdoptDeps {
@@ -48,15 +52,18 @@ async function adoptSandbox(deps: AdoptDeps, info: Docker.ContainerInspectInfo):
   const hostNetwork = info.HostConfig.NetworkMode === 'host';
   const id = l[LABEL_SANDBOX_ID]!;
   const recovered = hostNetwork ? undefined : await deps.network.recover(id);
+  const memo = decodeSandboxMemo(l);
+  const finished = memo ? await sandboxWasReady(info.HostsPath) : true;
   return {
     id,
     pauseContainerId: info.Id,
-    createdAt: ns(info.Created),
-    state: info.State.Running ? 'ready' : 'notready',
+    createdAt: memo?.createdAt ?? ns(info.Created),
+    state: info.State.Running && finished ? 'ready' : 'notready',
     netnsPath: hostNetwork ? '' : info.NetworkSettings.SandboxKey,
     ips: recovered?.ips ?? [],
-    network: hostNetwork ? null : { attached: recovered !== undefined, ifName: 'eth0', result: recovered?.result ?? null },
-    spec: {
+    // A cut ADD may have left an IP and no result in the cache: DEL is idempotent, so always run it.
+    network: hostNetwork ? null : { attached: memo !== undefined || recovered !== undefined, ifName: 'eth0', result: recovered?.result ?? null },
+    spec: memo?.spec ?? {
       metadata: { name: l[LABEL_POD_NAME] ?? '', namespace: l[LABEL_POD_NAMESPACE] ?? '', uid: l[LABEL_POD_UID] ?? '', attempt: attemptOf(info.Name) },
       hostname: info.Config.Hostname,
       logDirectory: l[LABEL_LOG_PATH] ?? '',

@@ -14,6 +14,7 @@ import { LABEL_MANAGED, matchesSelector } from './labels.js';
 import type { LiveView } from './live-view.js';
 import { DOCKER_LOG_CONFIG, type LogManager } from './logs/index.js';
 import { nowNs } from './time.js';
+import { crashPoint } from '../crash-point.js';
 import type { ContainerRecord, ContainerSpec, SandboxRecord } from './types.js';
 import type { ContainerFilter, ContainerView } from './views.js';
 
@@ -80,6 +81,7 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
   } catch (err) {
     throw fromDocker(err, `CreateContainer ${spec.name}: Docker refused it`);
   }
+  crashPoint('create:after-docker-create');
   const record: ContainerRecord = {
     id: created.id,
     sandboxId: sandbox.id,
@@ -94,6 +96,7 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
     await ignoreGoneOrDone(created.remove({ force: true }));
     throw err;
   }
+  crashPoint('create:after-record');
   await deps.live.refresh(record.id);
   return record;
 }

@@ -15,6 +15,8 @@ import { clampOomScoreAdj } from './oom.js';
 import { renderHosts, renderResolvConf, writePodFile } from './pod-files.js';
 import { bandwidthFromAnnotations, type PodAttachment, type PodNetwork } from './pod-network.js';
 import { nowNs } from './time.js';
+import { crashPoint } from '../crash-point.js';
+import { encodeSandboxMemo, LABEL_SANDBOX_SPEC, markSandboxReady } from './sandbox-memo.js';
 import type { SandboxRecord, SandboxSpec } from './types.js';
 import { UndoStack } from './undo.js';
 
@@ -70,7 +72,7 @@ async function checkRuntimeHandler(docker: Docker, handler: string): Promise<voi
   }
 }
 
-function pauseCreateOptions(id: string, spec: SandboxSpec, image: string, instance: string): Docker.ContainerCreateOptions {
+function pauseCreateOptions(id: string, spec: SandboxSpec, image: string, instance: string, createdAt: string): Docker.ContainerCreateOptions {
   const hostNetwork = spec.namespaces.network === 'node';
   const md = spec.metadata;
   return {
@@ -78,11 +80,15 @@ function pauseCreateOptions(id: string, spec: SandboxSpec, image: string, instan
     Image: image,
     // With the host's network the pod also has the host's name: Docker refuses both.
     Hostname: hostNetwork ? undefined : spec.hostname || md.name,
-    Labels: dockerLabels(
-      { instance, kind: 'sandbox', sandboxId: id, podName: md.name, podNamespace: md.namespace, podUid: md.uid, logPath: spec.logDirectory },
-      spec.labels,
-      spec.annotations,
-    ),
+    Labels: {
+      ...dockerLabels(
+        { instance, kind: 'sandbox', sandboxId: id, podName: md.name, podNamespace: md.namespace, podUid: md.uid, logPath: spec.logDirectory },
+        spec.labels,
+        spec.annotations,
+      ),
+      // What a shim that lost its state dir needs to rebuild this record as it was.
+      [LABEL_SANDBOX_SPEC]: encodeSandboxMemo(spec, createdAt),
+    },
     HostConfig: {
       NetworkMode: hostNetwork ? 'host' : 'none',
       IpcMode: spec.namespaces.ipc === 'node' ? 'host' : 'shareable',
@@ -118,7 +124,8 @@ export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec, id: st
 
     // 2. The pause container: it holds the pod's namespaces. A missing image or a taken
     // name come back from the create itself, which saves two Docker calls per pod.
-    const options = pauseCreateOptions(id, spec, deps.pauseImage, deps.instance);
+    const createdAt = nowNs();
+    const options = pauseCreateOptions(id, spec, deps.pauseImage, deps.instance, createdAt);
     const container = await step('creating pause container', async () => {
       try {
         return await docker.createContainer(options);
@@ -127,6 +134,7 @@ export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec, id: st
       }
     });
     undo.push('remove pause container', () => ignoreGoneOrDone(container.remove({ force: true })));
+    crashPoint('run:after-pause-create');
     await step('starting pause container', async () => {
       try {
         await container.start();
@@ -134,6 +142,7 @@ export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec, id: st
         throw fromDocker(err, 'Docker refused it');
       }
     });
+    crashPoint('run:after-pause-start');
     const inspect = await step('inspecting pause container', () => container.inspect());
     if (spec.dns) {
       await step('writing resolv.conf', () => writePodFile(inspect.ResolvConfPath, renderResolvConf(spec.dns!)));
@@ -145,7 +154,7 @@ export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec, id: st
       id,
       pauseContainerId: container.id,
       spec,
-      createdAt: nowNs(),
+      createdAt,
       state: 'notready',
       netnsPath: podNetwork ? inspect.NetworkSettings.SandboxKey : '',
       ips: [],
@@ -153,6 +162,7 @@ export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec, id: st
     };
     await step('writing sandbox state', () => store.put(record));
     undo.push('delete sandbox state', () => store.delete(id));
+    crashPoint('run:after-state-notready');
 
     // 4. The CNI chain against the pause container's namespace.
     if (podNetwork) {
@@ -161,14 +171,18 @@ export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec, id: st
       // DEL: keep the state file and the pause container so Stop/Remove retry it.
       undo.push('CNI DEL', () => network.detach(att), { stopOnFailure: true });
       const attached = await step('CNI ADD', () => network.attach(att));
+      crashPoint('run:after-cni-add');
       record.ips = attached.ips;
       record.network = { attached: true, ifName: attached.ifName, result: attached.result };
       await step('writing /etc/hosts', () =>
         writePodFile(inspect.HostsPath, renderHosts(spec.hostname || spec.metadata.name, attached.ips)),
       );
+      crashPoint('run:after-hosts');
     }
 
-    // 5. Ready.
+    // 5. Ready: first where it survives the state dir (see sandbox-memo.ts), then in it.
+    await step('marking sandbox ready', () => markSandboxReady(inspect.HostsPath));
+    crashPoint('run:after-ready-marker');
     record.state = 'ready';
     await step('writing sandbox state', () => store.put(record));
     undo.clear();

@@ -10,6 +10,7 @@ import type { JsonStore } from './json-store.js';
 import type { LiveView } from './live-view.js';
 import type { PodNetwork } from './pod-network.js';
 import { attachmentOf } from './sandbox-run.js';
+import { crashPoint } from '../crash-point.js';
 import type { SandboxRecord } from './types.js';
 
 /** What a sandbox needs done to the containers inside it. */
@@ -30,14 +31,17 @@ export interface SandboxTeardownDeps {
 export async function stopSandbox(deps: SandboxTeardownDeps, record: SandboxRecord): Promise<void> {
   // 1. Workloads first: they use the network we are about to take away.
   await deps.containers.stopAll(record.id);
+  crashPoint('stop:after-containers');
   // 2. CNI DEL while the namespace may still exist (plugins clean up inside it too).
   if (record.network?.attached) {
     await deps.network.detach(attachmentOf(record));
     record.network = { ...record.network, attached: false };
     await deps.store.put(record);
+    crashPoint('stop:after-cni-del');
   }
   // 3. The pause container; gone already is fine.
   await ignoreGoneOrDone(deps.docker.getContainer(record.pauseContainerId).stop({ t: 0 }));
+  crashPoint('stop:after-pause-stop');
   await deps.live.refresh(record.pauseContainerId);
   if (record.state !== 'notready') {
     record.state = 'notready';
@@ -48,8 +52,11 @@ export async function stopSandbox(deps: SandboxTeardownDeps, record: SandboxReco
 
 export async function removeSandbox(deps: SandboxTeardownDeps, record: SandboxRecord): Promise<void> {
   await stopSandbox(deps, record);
+  crashPoint('remove:after-stop');
   await deps.containers.removeAll(record.id);
+  crashPoint('remove:after-containers');
   await ignoreGoneOrDone(deps.docker.getContainer(record.pauseContainerId).remove({ force: true }));
+  crashPoint('remove:after-pause-remove');
   deps.live.forget(record.pauseContainerId);
   await deps.store.delete(record.id);
   deps.logger.info({ sandbox: record.id }, 'sandbox removed');

@@ -1,0 +1,58 @@
+/**
+ * Graceful stop for SIGTERM/SIGINT: once draining, new unary calls are refused with
+ * UNAVAILABLE (the kubelet retries them on the next shim), and the stop waits for the
+ * unary calls already in flight (a RunPodSandbox half-way through its steps) to finish
+ * or roll back, up to a bound. Server streams (events, stats) never end by themselves
+ * and are not waited for.
+ */
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import { UnavailableError } from '../errors.js';
+import type { Handlers, UnaryHandler } from './instrument.js';
+
+export class CallDrain {
+  private inFlight = 0;
+  private draining = false;
+  private readonly idleWaiters: Array<() => void> = [];
+
+  /** The unary handlers of `service` counted and refused once draining; streams as they are. */
+  wrap(service: ServiceDefinition, handlers: Handlers): Handlers {
+    const out: Handlers = { ...handlers };
+    for (const [method, def] of Object.entries(service)) {
+      const handler = handlers[method];
+      if (!handler || def.responseStream) continue;
+      out[method] = this.counted(handler as UnaryHandler);
+    }
+    return out;
+  }
+
+  private counted(handler: UnaryHandler): UnaryHandler {
+    return async (request, ctx) => {
+      if (this.draining) throw new UnavailableError('cri-shim is shutting down; retry against the next instance');
+      this.inFlight++;
+      try {
+        return await handler(request, ctx);
+      } finally {
+        this.inFlight--;
+        if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      }
+    };
+  }
+
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  /** Refuses new calls from now on; resolves with how many calls were still running after `graceMs`. */
+  async drain(graceMs: number): Promise<number> {
+    this.draining = true;
+    if (this.inFlight === 0) return 0;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, graceMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return this.inFlight;
+  }
+}
