@@ -32,8 +32,12 @@ export class CallDrain {
       try {
         return await handler(request, ctx);
       } finally {
-        this.inFlight--;
-        if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+        // After the instrumentation layer has handed the answer to grpc-js (it runs
+        // once this promise settles), not before: the stop must not cut the reply.
+        setImmediate(() => {
+          this.inFlight--;
+          if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+        });
       }
     };
   }

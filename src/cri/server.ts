@@ -12,6 +12,7 @@ import { CallDrain } from './drain.js';
 
 /** The kubelet's own limit, both ways: big ListContainers answers exceed grpc's 4 MiB default. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+const REPLY_FLUSH_MS = 200;
 
 export interface CriServerOptions {
   socketPath: string;
@@ -63,7 +64,12 @@ export class CriServer {
     }
     const waitedFor = this.calls.pending;
     const cut = await draining;
-    if (waitedFor > 0) this.opts.logger.info({ waitedFor, cut }, cut ? 'calls still running after the grace period are cut' : 'calls in flight finished');
+    if (waitedFor > 0) {
+      this.opts.logger.info({ waitedFor, cut }, cut ? 'calls still running after the grace period are cut' : 'calls in flight finished');
+      // Their replies go through grpc-js, our :authority rewriter and the socket; the
+      // shutdown below destroys sessions, so give those writes a moment to leave.
+      await new Promise((resolve) => setTimeout(resolve, REPLY_FLUSH_MS));
+    }
     graceMs = Math.min(graceMs, 1000);
     this.injector.drain(graceMs);
     await new Promise<void>((resolve) => {
