@@ -20,6 +20,8 @@ import { StreamingServer } from './streaming/index.js';
 import { eventsHandlers } from './cri/events-handlers.js';
 import { statsHandlers } from './cri/stats-handlers.js';
 import { StatsService } from './runtime/stats/service.js';
+import { NetworkGc } from './runtime/network-gc.js';
+import { resolve } from 'node:path';
 
 export interface RunningShim {
   socketPath: string;
@@ -38,6 +40,8 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
     binDirs: config.cniBinDirs,
     cacheDir: config.cniCacheDir,
     pluginTimeoutMs: config.cniPluginTimeoutMs,
+    // Marks our cache entries, so network GC only ever collects ours (same value as the managed label).
+    owner: resolve(config.stateDir),
     logger: logger.child({ component: 'cni' }),
     watch: overrides.watchCni ?? true,
   });
@@ -50,6 +54,7 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
     logger: logger.child({ component: 'pods' }),
   });
   await pods.load();
+  const networkGc = new NetworkGc({ docker, cni, instance: resolve(config.stateDir), logger: logger.child({ component: 'network-gc' }) });
   const streaming = new StreamingServer({ address: config.streamingAddress, docker, pods, logger });
   const socketPath = unixPath(config.listen);
   const server = new CriServer({
@@ -69,7 +74,9 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
   try {
     await streaming.start();
     await server.start();
+    networkGc.start();
   } catch (err) {
+    await networkGc.stop();
     await streaming.stop();
     pods.close();
     cni.close();
@@ -79,6 +86,7 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
     socketPath,
     stop: async (graceMs = 5000) => {
       await server.stop(graceMs);
+      await networkGc.stop();
       await streaming.stop();
       pods.close();
       cni.close();

@@ -120,6 +120,17 @@ export async function delChain(
   prevResult: CniResult | undefined,
   ctx: ChainContext,
 ): Promise<void> {
+  const errors = await delChainCollect(net, rt, prevResult, ctx);
+  if (errors.length > 0) throw errors[0];
+}
+
+/** delChain, returning every plugin's failure (empty when DEL succeeded) for the caller to judge. */
+export async function delChainCollect(
+  net: ResolvedNetwork,
+  rt: RuntimeArgs,
+  prevResult: CniResult | undefined,
+  ctx: ChainContext,
+): Promise<Error[]> {
   // prevResult on DEL came with 0.4.0 (SPEC); older plugins would not expect it.
   const withPrev = prevResult && versionAtLeast(net.cniVersion, '0.4.0') ? { prevResult } : {};
   const errors: Error[] = [];
@@ -136,7 +147,7 @@ export async function delChain(
       errors.push(err as Error);
     }
   }
-  if (errors.length > 0) throw errors[0];
+  return errors;
 }
 
 /**
