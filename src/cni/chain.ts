@@ -86,7 +86,12 @@ async function run(net: ResolvedNetwork, plugin: ResolvedPlugin, env: CniEnv, st
  * ADD in list order; from 0.3.0 on each plugin sees the previous result as prevResult.
  * The final result is in the list's version.
  */
-export async function addChain(net: ResolvedNetwork, rt: RuntimeArgs, ctx: ChainContext): Promise<CniResult> {
+export async function addChain(
+  net: ResolvedNetwork,
+  rt: RuntimeArgs,
+  ctx: ChainContext,
+  onResult?: (partial: CniResult) => void,
+): Promise<CniResult> {
   const chaining = versionAtLeast(net.cniVersion, '0.3.0');
   let result: CniResult | undefined;
   for (const plugin of net.plugins) {
@@ -96,6 +101,7 @@ export async function addChain(net: ResolvedNetwork, rt: RuntimeArgs, ctx: Chain
     });
     const out = await run(net, plugin, attachmentEnv('ADD', rt, ctx), stdin, ctx);
     result = convertResult(parseResultText(out.stdout, net.cniVersion), net.cniVersion);
+    onResult?.(result);
   }
   return result as CniResult;
 }

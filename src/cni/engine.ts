@@ -268,10 +268,11 @@ export class CniEngine {
     const entry = cacheEntry(net, rt, this.opts.owner);
     await this.writeCache(entry);
     let result: CniResult;
+    let partial: CniResult | undefined;
     try {
-      result = await addChain(net, rt, this.chainContext());
+      result = await addChain(net, rt, this.chainContext(), (r) => (partial = r));
     } catch (err) {
-      await this.undoFailedAdd(net, rt, entry);
+      await this.undoFailedAdd(net, rt, entry, partial);
       throw err;
     }
     await this.writeCache({ ...entry, result: encodeResult(result, net.cniVersion) });
@@ -279,12 +280,14 @@ export class CniEngine {
   }
 
   /**
-   * ADD must be followed by DEL; doing it here means a failed ADD leaks nothing. If
-   * that DEL fails too it is not retried (del-policy.ts: the ADD never succeeded).
+   * ADD must be followed by DEL; doing it here means a failed ADD leaks nothing. The
+   * DEL gets what the chain produced before it failed as prevResult: without it a
+   * plugin that keys its cleanup on the pod's IPs (firewall) finds nothing to remove.
+   * If that DEL fails too it is not retried (del-policy.ts: the ADD never succeeded).
    */
-  private async undoFailedAdd(net: ResolvedNetwork, rt: RuntimeArgs, entry: CniCacheEntry): Promise<void> {
+  private async undoFailedAdd(net: ResolvedNetwork, rt: RuntimeArgs, entry: CniCacheEntry, partial: CniResult | undefined): Promise<void> {
     const file = this.cacheFile(entry);
-    const errors = await delChainCollect(net, rt, undefined, this.chainContext());
+    const errors = await delChainCollect(net, rt, partial, this.chainContext());
     try {
       if (errors.length === 0) {
         await removeCacheFile(file);
