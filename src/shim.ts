@@ -20,6 +20,8 @@ import { StreamingServer } from './streaming/index.js';
 import { eventsHandlers } from './cri/events-handlers.js';
 import { statsHandlers } from './cri/stats-handlers.js';
 import { StatsService } from './runtime/stats/service.js';
+import { Images } from './runtime/images/images.js';
+import { ImageEnsurer } from './runtime/images/ensure-image.js';
 
 export interface RunningShim {
   socketPath: string;
@@ -42,11 +44,18 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
     watch: overrides.watchCni ?? true,
   });
   await cni.loadNetworks();
+  // One image domain for PullImage and for the pause image RunPodSandbox pulls: same mirrors, same single flight.
+  const images = new Images({ docker, config });
+  const pauseImage = new ImageEnsurer({
+    present: async (image) => (await images.status(image)) !== undefined,
+    pull: (image, log) => images.pull(image, { logger: log }),
+  });
   const pods = new DockerPodRuntime({
     docker,
     network: new CniPodNetwork(cni),
     stateDir: config.stateDir,
     pauseImage: config.pauseImage,
+    ensureImage: pauseImage.ensure,
     logger: logger.child({ component: 'pods' }),
   });
   await pods.load();
@@ -64,7 +73,7 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
       ...eventsHandlers(pods),
       ...statsHandlers(new StatsService({ pods, docker, logger: logger.child({ component: 'stats' }) })),
     },
-    imageHandlers: imageServiceHandlers({ config, docker, logger }),
+    imageHandlers: imageServiceHandlers({ config, docker, logger, images }),
   });
   try {
     await streaming.start();
