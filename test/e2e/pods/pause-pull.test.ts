@@ -41,8 +41,10 @@ describe('RunPodSandbox pulls a missing pause image', () => {
   let registry: TestRegistry;
   let pauseName: string;
   let missingName: string;
+  let mirroredName: string;
   let t: TestShim;
   let missing: TestShim;
+  let mirrored: TestShim;
   const uids: string[] = [];
 
   function podConfig(name: string) {
@@ -67,7 +69,10 @@ describe('RunPodSandbox pulls a missing pause image', () => {
     registry = await startRegistry();
     const port = registry.host.split(':')[1];
     const local = `localhost/${uniqueName('cri-shim-test-pause')}:1.0`;
-    pauseName = `localhost:${port}/cri-shim-test/${uniqueName('pause')}:1.0`;
+    const pausePath = `cri-shim-test/${uniqueName('pause')}:1.0`;
+    pauseName = `localhost:${port}/${pausePath}`;
+    // A registry no one can reach: only its mirror (our registry) may serve it.
+    mirroredName = `registry.cri-shim.invalid/${pausePath}`;
     missingName = `localhost:${port}/cri-shim-test/${uniqueName('never-pushed')}:1.0`;
     buildPause(local);
     await pushImage(local, pauseName);
@@ -75,6 +80,13 @@ describe('RunPodSandbox pulls a missing pause image', () => {
     expect(imageExists(pauseName)).toBe(false);
     t = await startTestShim({ ...shimConfigFor(env), pauseImage: pauseName });
     missing = await startTestShim({ ...shimConfigFor(env), stateDir: join(env.dir, 'state-missing'), pauseImage: missingName });
+    mirrored = await startTestShim({
+      ...shimConfigFor(env),
+      stateDir: join(env.dir, 'state-mirrored'),
+      pauseImage: mirroredName,
+      registryMirrors: { 'registry.cri-shim.invalid': [registry.url] },
+      registryFallback: { '*': 'none' },
+    });
     await waitFor('NetworkReady', async () => {
       const res = await t.call(t.runtime, 'Status', {});
       return res.status.conditions.find((c: any) => c.type === 'NetworkReady')?.status === true || undefined;
@@ -84,8 +96,9 @@ describe('RunPodSandbox pulls a missing pause image', () => {
   afterAll(async () => {
     await t?.close();
     await missing?.close();
+    await mirrored?.close();
     for (const uid of uids) removeContainersOfPod(uid);
-    if (pauseName) removeImages(pauseName);
+    if (pauseName) removeImages(pauseName, mirroredName);
     await registry?.stop();
     env?.cleanup();
   });
@@ -145,5 +158,17 @@ describe('RunPodSandbox pulls a missing pause image', () => {
     const { items } = await missing.call(missing.runtime, 'ListPodSandbox', {});
     expect(items).toEqual([]);
     expect(dockerFails('image', 'inspect', missingName)).not.toBeNull();
+  });
+
+  it("goes through the configured mirrors as PullImage does (the origin is never asked: fallback none)", async () => {
+    expect(imageExists(mirroredName)).toBe(false);
+    const { pod_sandbox_id: id } = await mirrored.call(mirrored.runtime, 'RunPodSandbox', { config: podConfig('mirrored') });
+    expect(imageExists(mirroredName)).toBe(true);
+    // The mirror's own name was only the way in: the image is left under the name asked for.
+    expect(imageExists(`${registry.host}/${mirroredName.slice(mirroredName.indexOf('/') + 1)}`)).toBe(false);
+    const imageStatus = await mirrored.call(mirrored.image, 'ImageStatus', { image: { image: mirroredName } });
+    expect(imageStatus.image).toMatchObject({ pinned: true });
+    expect(imageStatus.image.repo_tags).toContain(mirroredName);
+    await removePod(mirrored, id);
   });
 });
