@@ -446,7 +446,7 @@ export class CniEngine {
       return why === undefined ? [] : [why];
     });
     const verdict = judgeDelFailure(
-      { errors: f.errors, unrunnable: [...f.skipped, ...doomedHit], addCompleted: f.entry.result !== undefined, netnsGone: f.netnsGone, failures, failingMs },
+      { errors: f.errors, unrunnable: [...f.skipped, ...doomedHit], addCompleted: Boolean(f.entry.result), netnsGone: f.netnsGone, failures, failingMs },
       this.delLimits,
     );
     if (!verdict.giveUp) {
