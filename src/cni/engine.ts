@@ -37,7 +37,7 @@ import {
   judgeDelFailure,
   type DelLimits,
 } from './del-policy.js';
-import { releaseHostLocal } from './host-local-release.js';
+import { releaseHostLocal, reservedIps } from './host-local-release.js';
 import { CniCacheError, CniNotReadyError } from './errors.js';
 import { KeyedMutex, NetworkLocks } from './locks.js';
 import { findPlugin } from './plugins.js';
@@ -408,7 +408,7 @@ export class CniEngine {
     const rt = cachedRuntimeArgs(entry, await existingNetns(netns ?? entry.netns));
     const errors: Error[] = plan.error ? [plan.error] : [];
     if (plan.network) {
-      const prev = this.cachedPrevResult(entry, plan.network, file);
+      const prev = this.cachedPrevResult(entry, plan.network, file) ?? (await standInPrevResult(parsed.list.plugins, entry, plan.network));
       errors.push(...(await delChainCollect(plan.network, rt, prev, this.chainContext())));
     }
     if (errors.length === 0 && plan.skipped.length === 0) {
@@ -771,6 +771,25 @@ function cachedRuntimeArgs(entry: CniCacheEntry, netns: string): RuntimeArgs {
     cniArgs: entry.cniArgs ?? [['IgnoreUnknown', '1']],
     capabilityArgs: entry.capabilityArgs ?? {},
   };
+}
+
+/**
+ * An ADD cut short (kill -9 before its result was cached) left no prevResult, and a
+ * plugin that keys its cleanup on the pod's IPs (firewall: its per-IP rules) would
+ * clean nothing. The IPs host-local holds for the attachment are the ones the chain
+ * got: DEL gets them as a stand-in result (host prefix lengths; SPEC allows omitting
+ * prevResult on DEL when not available, and this is all that is available).
+ */
+async function standInPrevResult(plugins: readonly PluginConf[], entry: CniCacheEntry, net: ResolvedNetwork): Promise<CniResult | undefined> {
+  if (!versionAtLeast(net.cniVersion, '0.4.0')) return undefined;
+  const ips = await reservedIps(plugins, entry.networkName, entry.containerId, entry.ifName).catch(() => []);
+  if (ips.length === 0) return undefined;
+  const addresses = ips.map((ip) => ({ address: `${ip}/${ip.includes(':') ? 128 : 32}` }));
+  try {
+    return parseResult({ cniVersion: net.cniVersion, ips: addresses }, net.cniVersion);
+  } catch {
+    return undefined;
+  }
 }
 
 function addResultIps(entry: CniCacheEntry, ifName: string): string[] {

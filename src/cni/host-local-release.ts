@@ -60,6 +60,15 @@ function holds(text: string, containerId: string, ifName: string): boolean {
   return ifname === undefined || ifname === '' || ifname === ifName;
 }
 
+/** The addresses host-local holds for this container interface, in any host-local dir of the list. */
+export async function reservedIps(plugins: readonly PluginConf[], network: string, containerId: string, ifName: string): Promise<string[]> {
+  const ips: string[] = [];
+  for (const dir of hostLocalDirs(plugins, network)) {
+    for (const r of await findReservations(dir, containerId, ifName)) ips.push(r.ip);
+  }
+  return ips;
+}
+
 /** Removes this attachment's reservations from every host-local dir of the list; returns the IPs freed. */
 export async function releaseHostLocal(
   plugins: readonly PluginConf[],

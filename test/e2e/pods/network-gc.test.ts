@@ -128,9 +128,7 @@ describe('an ADD cut short, then the state dir lost', () => {
     await t?.close();
     removeContainersOfPod(uid);
     env?.cleanup();
-    // Not asserted: without the ADD's result, the firewall plugin cannot know which
-    // rules were the pod's, so a cut-short ADD that got past it leaves them. This test
-    // cuts the ADD after firewall ran: clean up what it left.
+    // Only if the test failed: the firewall plugin's rules for the pod.
     if (ip) removeFirewallRules(ip);
   });
 
@@ -138,6 +136,7 @@ describe('an ADD cut short, then the state dir lost', () => {
     t = await startTestShim(shimConfigFor(env));
     const id = (await t.call(t.runtime, 'RunPodSandbox', { config: podConfig('cut', uid) })).pod_sandbox_id;
     ip = await podIp(t, id);
+    expect(sh('iptables', ['-S', 'CNI-FORWARD'])).toContain(`${ip}/32`);
     await t.close();
     t = undefined;
     // What kill -9 between the plugins' work and the cache's result write leaves.
@@ -158,6 +157,9 @@ describe('an ADD cut short, then the state dir lost', () => {
     expect(env.reservedIps()).toEqual([]);
     expect(cacheFiles(env)).toEqual([]);
     expect(env.bridgePorts()).toEqual([]);
+    // Without a cached result, DEL passes the IPs host-local held as prevResult, so the
+    // firewall plugin finds its per-IP rules.
+    expect(sh('iptables', ['-S', 'CNI-FORWARD'])).not.toContain(`${ip}/32`);
   });
 });
 

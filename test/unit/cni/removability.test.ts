@@ -163,6 +163,23 @@ describe('DEL that cannot succeed does not block removal', () => {
     await expect(engine.del({ containerId: 'c1', netns: gone })).rejects.toThrow('busy');
   });
 
+  it("an ADD cut short (no cached result): DEL gets the IPs host-local holds for it as prevResult", async () => {
+    await fake.writeConf('10-fake.conflist', conflist('1.0.0', [{ type: 'main', ipam: { type: 'host-local', dataDir } }, { type: 'meta' }]));
+    const engine = fake.engine();
+    await engine.add(att());
+    const file = path.join(fake.cacheDir, 'results', `${NET}-c1-eth0`);
+    const entry = JSON.parse(await readFile(file, 'utf8'));
+    delete entry.result;
+    await writeFile(file, JSON.stringify(entry));
+    await reserve(NET, { '10.99.0.5': 'c1\r\neth0', '10.99.0.6': 'c2\r\neth0' });
+    await fake.clearCalls();
+    await engine.del({ containerId: 'c1' });
+    const dels = await fake.calls({ command: 'DEL' });
+    expect(dels.map((c) => c.type)).toEqual(['meta', 'main']);
+    for (const d of dels) expect(d.stdin?.prevResult).toMatchObject({ cniVersion: '1.0.0', ips: [{ address: '10.99.0.5/32' }] });
+    expect(await results()).toEqual([]);
+  });
+
   it('cachedAttachment tells an ADD cut short (entry, no result) from none', async () => {
     const engine = fake.engine();
     expect(await engine.cachedAttachment({ containerId: 'c1' })).toBeUndefined();
