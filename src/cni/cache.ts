@@ -27,6 +27,11 @@ export interface CniCacheEntry {
   netns?: string;
   cniArgs?: [string, string][];
   capabilityArgs?: Record<string, unknown>;
+  /**
+   * The cri-shim instance that made the attachment. Not a libcni field: Go's decoder
+   * (libcni, crictl, other runtimes) ignores unknown keys, so the file stays theirs to read.
+   */
+  criShimOwner?: string;
   /** Absent while ADD is in flight: we record the attachment before running plugins. */
   result?: Record<string, unknown>;
 }
@@ -112,6 +117,7 @@ export function decodeCacheEntry(text: string): CniCacheEntry | string {
   }
   if (e.result !== undefined && e.result !== null && typeof e.result !== 'object') return '"result" is not an object';
   if (e.cniArgs !== undefined && e.cniArgs !== null && !isArgPairs(e.cniArgs)) return '"cniArgs" is not a list of pairs';
+  if (e.criShimOwner !== undefined && typeof e.criShimOwner !== 'string') delete e.criShimOwner;
   try {
     JSON.parse(Buffer.from(e.config as string, 'base64').toString('utf8'));
   } catch {

@@ -5,7 +5,8 @@
 import { crashPoint } from '../crash-point.js';
 import type { Logger } from '../logger.js';
 import { CniPluginError, type CniCommand } from './errors.js';
-import { invokePlugin, type CniEnv } from './invoke.js';
+import type { CniEnv } from './invoke.js';
+import { invokeObserved, type CniInvokeObserver } from './observe.js';
 import type { ResolvedNetwork, ResolvedPlugin } from './resolve.js';
 import { convertResult, encodeResult, parseResultText, type CniResult } from './result.js';
 import { versionAtLeast } from './version.js';
@@ -14,6 +15,8 @@ export interface ChainContext {
   binDirs: readonly string[];
   timeoutMs: number;
   logger: Logger;
+  /** Told about every plugin execution (metrics). */
+  observer?: CniInvokeObserver;
 }
 
 /** The per-attachment arguments, as recorded in the cache. */
@@ -77,9 +80,10 @@ function attachmentEnv(command: CniCommand, rt: RuntimeArgs, ctx: ChainContext):
 
 async function run(net: ResolvedNetwork, plugin: ResolvedPlugin, env: CniEnv, stdin: string, ctx: ChainContext) {
   ctx.logger.debug({ network: net.name, plugin: plugin.type, command: env.command, containerId: env.containerId }, 'running CNI plugin');
-  return invokePlugin(
+  return invokeObserved(
     { pluginPath: plugin.path, plugin: plugin.type, network: net.name, env, stdin, timeoutMs: ctx.timeoutMs },
     ctx.logger,
+    ctx.observer,
   );
 }
 
@@ -87,7 +91,12 @@ async function run(net: ResolvedNetwork, plugin: ResolvedPlugin, env: CniEnv, st
  * ADD in list order; from 0.3.0 on each plugin sees the previous result as prevResult.
  * The final result is in the list's version.
  */
-export async function addChain(net: ResolvedNetwork, rt: RuntimeArgs, ctx: ChainContext): Promise<CniResult> {
+export async function addChain(
+  net: ResolvedNetwork,
+  rt: RuntimeArgs,
+  ctx: ChainContext,
+  onResult?: (partial: CniResult) => void,
+): Promise<CniResult> {
   const chaining = versionAtLeast(net.cniVersion, '0.3.0');
   let result: CniResult | undefined;
   for (const plugin of net.plugins) {
@@ -97,6 +106,7 @@ export async function addChain(net: ResolvedNetwork, rt: RuntimeArgs, ctx: Chain
     });
     const out = await run(net, plugin, attachmentEnv('ADD', rt, ctx), stdin, ctx);
     result = convertResult(parseResultText(out.stdout, net.cniVersion), net.cniVersion);
+    onResult?.(result);
     if (plugin !== net.plugins.at(-1)) crashPoint('cni-add:mid-chain');
   }
   return result as CniResult;
@@ -122,6 +132,17 @@ export async function delChain(
   prevResult: CniResult | undefined,
   ctx: ChainContext,
 ): Promise<void> {
+  const errors = await delChainCollect(net, rt, prevResult, ctx);
+  if (errors.length > 0) throw errors[0];
+}
+
+/** delChain, returning every plugin's failure (empty when DEL succeeded) for the caller to judge. */
+export async function delChainCollect(
+  net: ResolvedNetwork,
+  rt: RuntimeArgs,
+  prevResult: CniResult | undefined,
+  ctx: ChainContext,
+): Promise<Error[]> {
   // prevResult on DEL came with 0.4.0 (SPEC); older plugins would not expect it.
   const withPrev = prevResult && versionAtLeast(net.cniVersion, '0.4.0') ? { prevResult } : {};
   const errors: Error[] = [];
@@ -139,7 +160,7 @@ export async function delChain(
       errors.push(err as Error);
     }
   }
-  if (errors.length > 0) throw errors[0];
+  return errors;
 }
 
 /**

@@ -19,13 +19,31 @@ import {
   type CacheRead,
   type CniCacheEntry,
 } from './cache.js';
-import { addChain, checkChain, delChain, gcChain, statusChain, type ChainContext, type RuntimeArgs } from './chain.js';
-import { listConfFiles, parseConfig, readConfFile } from './config.js';
+import {
+  addChain,
+  checkChain,
+  delChainCollect,
+  gcChain,
+  statusChain,
+  type ChainContext,
+  type GcAttachment,
+  type RuntimeArgs,
+} from './chain.js';
+import { listConfFiles, parseConfig, readConfFile, type PluginConf } from './config.js';
+import { planDel } from './del-plan.js';
+import {
+  DEFAULT_MAX_DEL_FAILING_MS,
+  DEFAULT_MAX_DEL_FAILURES,
+  DelFailureLog,
+  judgeDelFailure,
+  type DelLimits,
+} from './del-policy.js';
+import { releaseHostLocal, reservedIps } from './host-local-release.js';
 import { CniCacheError, CniNotReadyError } from './errors.js';
 import { KeyedMutex, NetworkLocks } from './locks.js';
 import { findPlugin } from './plugins.js';
 import { resolveNetwork, VersionCache, type ResolveContext, type ResolvedNetwork } from './resolve.js';
-import { encodeResult, parseResult, type CniResult } from './result.js';
+import { encodeResult, parseResult, podIpsFromResult, type CniResult } from './result.js';
 import type {
   CniAttachment,
   CniAttachmentRef,
@@ -76,12 +94,18 @@ export class CniEngine {
   private loadQueue: Promise<unknown> = Promise.resolve();
   private readonly initialLoad: Promise<CniLoadReport>;
   private lastEmitted = '';
+  private readonly delFailures = new DelFailureLog();
+  private readonly delLimits: DelLimits;
 
   constructor(private readonly opts: CniEngineOptions) {
     const base = opts.logger ?? silentLogger;
     // Callers often pass a logger already bound to component=cni; do not bind it twice.
     this.log = 'component' in base.bindings() ? base : base.child({ component: 'cni' });
     this.timeoutMs = opts.pluginTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.delLimits = {
+      maxFailures: opts.delLimits?.maxFailures ?? DEFAULT_MAX_DEL_FAILURES,
+      maxFailingMs: opts.delLimits?.maxFailingMs ?? DEFAULT_MAX_DEL_FAILING_MS,
+    };
     void sweepTempFiles(opts.cacheDir, this.log);
     this.initialLoad = this.loadNetworks();
     if (opts.watch !== false) {
@@ -242,14 +266,15 @@ export class CniEngine {
   }
 
   private async addLocked(net: ResolvedNetwork, rt: RuntimeArgs): Promise<CniResult> {
-    const entry = cacheEntry(net, rt);
+    const entry = cacheEntry(net, rt, this.opts.owner);
     await this.writeCache(entry);
     crashPoint('cni-add:after-cache-entry');
     let result: CniResult;
+    let partial: CniResult | undefined;
     try {
-      result = await addChain(net, rt, this.chainContext());
+      result = await addChain(net, rt, this.chainContext(), (r) => (partial = r));
     } catch (err) {
-      await this.undoFailedAdd(net, rt, entry);
+      await this.undoFailedAdd(net, rt, entry, partial);
       throw err;
     }
     crashPoint('cni-add:after-chain');
@@ -257,11 +282,22 @@ export class CniEngine {
     return result;
   }
 
-  /** ADD must be followed by DEL; doing it here means a failed ADD leaks nothing. */
-  private async undoFailedAdd(net: ResolvedNetwork, rt: RuntimeArgs, entry: CniCacheEntry): Promise<void> {
+  /**
+   * ADD must be followed by DEL; doing it here means a failed ADD leaks nothing. The
+   * DEL gets what the chain produced before it failed as prevResult: without it a
+   * plugin that keys its cleanup on the pod's IPs (firewall) finds nothing to remove.
+   * If that DEL fails too it is not retried (del-policy.ts: the ADD never succeeded).
+   */
+  private async undoFailedAdd(net: ResolvedNetwork, rt: RuntimeArgs, entry: CniCacheEntry, partial: CniResult | undefined): Promise<void> {
+    const file = this.cacheFile(entry);
+    const errors = await delChainCollect(net, rt, partial, this.chainContext());
     try {
-      await delChain(net, rt, undefined, this.chainContext());
-      await removeCacheFile(this.cacheFile(entry));
+      if (errors.length === 0) {
+        await removeCacheFile(file);
+        this.delFailures.clear(file);
+        return;
+      }
+      await this.settleDelFailure({ entry, file, plugins: net.conf.plugins, errors, skipped: [], doomed: new Map(), netnsGone: rt.netns === '' });
     } catch (err) {
       this.log.warn(
         { containerId: rt.containerId, network: net.name, err: (err as Error).message },
@@ -335,6 +371,10 @@ export class CniEngine {
     }
   }
 
+  /**
+   * No cache entry: nothing recorded an ADD (we write the entry before any plugin
+   * runs), so this DEL is a courtesy to the plugins and a failure is not retried.
+   */
   private async delWithoutCache(ref: Required<CniAttachmentRef>, req: CniDelRequest | undefined): Promise<void> {
     const current = this.state.current;
     if (!current) {
@@ -345,33 +385,115 @@ export class CniEngine {
       ...runtimeArgs({ ...ref, netns: '', args: req?.args, capabilityArgs: req?.capabilityArgs }, false),
       netns: await existingNetns(req?.netns),
     };
-    await this.networkLocks.shared(current.network.name, () => delChain(current.network, rt, undefined, this.chainContext()));
+    const net = current.network;
+    const errors = await this.networkLocks.shared(net.name, () => delChainCollect(net, rt, undefined, this.chainContext()));
+    if (errors.length === 0) return;
+    const entry = { ...cacheEntry(net, rt, this.opts.owner) };
+    await this.settleDelFailure({ entry, plugins: net.conf.plugins, errors, skipped: [], doomed: new Map(), netnsGone: rt.netns === '' });
   }
 
-  /** DEL of one cached attachment, then its entry goes. Callers hold the locks. */
+  /**
+   * DEL of one cached attachment, then its entry goes. Plugins that can no longer run
+   * are skipped and the rest still run; a failure is judged by del-policy.ts (thrown
+   * to be retried, or given up on). Callers hold the locks.
+   */
   private async delEntry(entry: CniCacheEntry, file: string, netns: string | undefined): Promise<void> {
-    const net = await this.networkFromCache(entry).catch((err: Error) => err);
-    if (net instanceof Error) {
-      if (net instanceof UnusableCacheError) {
-        // Nothing could ever DEL with it; keeping it would make the pod undeletable.
-        this.log.error({ file, err: net.message }, 'cached CNI config unusable; dropping the entry without DEL');
-        await removeCacheFile(file);
-        return;
-      }
-      throw net;
+    const parsed = parseConfig(entryConfigBytes(entry), 'list');
+    if (!parsed.ok) {
+      // Nothing could ever DEL with it; keeping it would make the pod undeletable.
+      this.log.error({ file, err: `cached config of network "${entry.networkName}": ${parsed.reason}` }, 'cached CNI config unusable; dropping the entry without DEL');
+      await removeCacheFile(file);
+      this.delFailures.clear(file);
+      return;
     }
-    let prev: CniResult | undefined;
-    if (entry.result) {
-      try {
-        prev = parseResult(entry.result, net.cniVersion);
-      } catch (err) {
-        this.log.warn({ file, err: (err as Error).message }, 'cached CNI result unreadable; DEL without prevResult');
-      }
-    }
+    const pinned = typeof entry.result?.cniVersion === 'string' ? entry.result.cniVersion : undefined;
+    const plan = await planDel(parsed.list, this.resolveContext(), pinned);
     const rt = cachedRuntimeArgs(entry, await existingNetns(netns ?? entry.netns));
-    await delChain(net, rt, prev, this.chainContext());
-    crashPoint('cni-del:after-chain');
-    await removeCacheFile(file);
+    const errors: Error[] = plan.error ? [plan.error] : [];
+    if (plan.network) {
+      const prev = this.cachedPrevResult(entry, plan.network, file) ?? (await standInPrevResult(parsed.list.plugins, entry, plan.network));
+      errors.push(...(await delChainCollect(plan.network, rt, prev, this.chainContext())));
+      crashPoint('cni-del:after-chain');
+    }
+    if (errors.length === 0 && plan.skipped.length === 0) {
+      await removeCacheFile(file);
+      this.delFailures.clear(file);
+      return;
+    }
+    await this.settleDelFailure({
+      entry,
+      file,
+      plugins: parsed.list.plugins,
+      errors,
+      skipped: plan.skipped,
+      doomed: plan.doomed,
+      netnsGone: rt.netns === '',
+    });
+  }
+
+  private cachedPrevResult(entry: CniCacheEntry, net: ResolvedNetwork, file: string): CniResult | undefined {
+    if (!entry.result) return undefined;
+    try {
+      return parseResult(entry.result, net.cniVersion);
+    } catch (err) {
+      this.log.warn({ file, err: (err as Error).message }, 'cached CNI result unreadable; DEL without prevResult');
+      return undefined;
+    }
+  }
+
+  /** Throws the first error when the DEL is to be retried; gives up on the attachment otherwise. */
+  private async settleDelFailure(f: FailedDel): Promise<void> {
+    const key = f.file ?? `nocache\0${lockKey(f.entry)}`;
+    const { failures, failingMs } = this.delFailures.record(key);
+    const doomedHit = f.errors.flatMap((e) => {
+      const why = f.doomed.get(String((e as { plugin?: unknown }).plugin));
+      return why === undefined ? [] : [why];
+    });
+    const verdict = judgeDelFailure(
+      { errors: f.errors, unrunnable: [...f.skipped, ...doomedHit], addCompleted: Boolean(f.entry.result), netnsGone: f.netnsGone, failures, failingMs },
+      this.delLimits,
+    );
+    if (!verdict.giveUp) {
+      this.log.warn(
+        { containerId: f.entry.containerId, ifName: f.entry.ifName, network: f.entry.networkName, failures, err: f.errors[0]?.message },
+        'CNI DEL failed; it will be retried',
+      );
+      throw f.errors[0];
+    }
+    await this.giveUpDel(f, key, verdict.why);
+  }
+
+  /**
+   * The last resort of del-policy.ts: free host-local's reservations by hand, forget
+   * the attachment, and say loudly what may be left.
+   */
+  private async giveUpDel(f: FailedDel, key: string, why: string): Promise<void> {
+    const { containerId, ifName, networkName } = f.entry;
+    let released: string[] = [];
+    try {
+      released = await releaseHostLocal(f.plugins, networkName, containerId, ifName);
+    } catch (err) {
+      this.log.error({ containerId, ifName, network: networkName, err: (err as Error).message }, 'cannot release host-local reservations');
+    }
+    if (f.file) await removeCacheFile(f.file);
+    this.delFailures.clear(key);
+    const notCleaned = [
+      ...new Set([...f.errors.map((e) => String((e as { plugin?: unknown }).plugin ?? 'unknown')), ...f.skipped]),
+    ];
+    this.log.error(
+      {
+        containerId,
+        ifName,
+        network: networkName,
+        why,
+        errors: f.errors.map((e) => e.message),
+        notCleanedBy: notCleaned,
+        ipsOfAdd: addResultIps(f.entry, ifName),
+        releasedHostLocalIps: released,
+      },
+      `CNI DEL given up (${why}); attachment forgotten. What the plugins in notCleanedBy set up (iptables rules, ` +
+        `reservations of an IPAM other than host-local) may remain`,
+    );
   }
 
   private async networkFromCache(entry: CniCacheEntry): Promise<ResolvedNetwork> {
@@ -456,6 +578,91 @@ export class CniEngine {
     return undefined;
   }
 
+  /**
+   * Whether an attachment is recorded at all, with its ADD's result when the ADD
+   * completed: an entry without a result is an ADD that was cut short, which still
+   * needs a DEL.
+   */
+  async cachedAttachment(ref: CniAttachmentRef): Promise<{ result?: CniResult } | undefined> {
+    const reads = await findCacheEntries(this.opts.cacheDir, ref.containerId, ref.ifName ?? DEFAULT_IFNAME);
+    const ok = this.usable(reads);
+    if (ok.length === 0) return undefined;
+    const result = await this.cachedResult(ref);
+    return result ? { result } : {};
+  }
+
+  // ---- garbage collection of our leaked attachments --------------------------------
+
+  /**
+   * Collects attachments we made whose container is gone: kill -9 in the middle of
+   * an ADD plus a lost state dir leaves a cache entry (and an IP) nobody would DEL.
+   * Only entries marked with our `owner` are candidates, so another runtime's entries
+   * in a shared cache dir are never touched; `live` lists our containers that still
+   * exist. Each stale entry gets a DEL from its cached config (SPEC 1.1: GC is no
+   * substitute for DEL), judged by del-policy.ts like any other. Then, for a 1.1
+   * network, GC tells the plugins which attachments are valid: every cache entry of
+   * the network, whoever made it, and every live container of ours.
+   */
+  async collectStale(live: () => Promise<CniAttachmentRef[]>, opts: CniGcOptions = {}): Promise<CniGcReport[]> {
+    const owner = this.opts.owner;
+    if (owner === undefined) return [];
+    await this.initialLoad;
+    const networks = new Set<string>();
+    for (const { entry } of this.usable(await readAllCacheEntries(this.opts.cacheDir))) {
+      if (entry.criShimOwner === owner) networks.add(entry.networkName);
+    }
+    const current = this.state.current?.network;
+    const gcNet = current && versionAtLeast(current.cniVersion, '1.1.0') && !current.disableGC ? current : undefined;
+    if (gcNet) networks.add(gcNet.name);
+    const reports: CniGcReport[] = [];
+    for (const name of [...networks].sort()) {
+      const net = gcNet?.name === name ? gcNet : undefined;
+      reports.push(await this.networkLocks.exclusive(name, () => this.collectNetwork(name, owner, live, opts.minAgeMs ?? 0, net)));
+    }
+    return reports;
+  }
+
+  private async collectNetwork(
+    name: string,
+    owner: string,
+    live: () => Promise<CniAttachmentRef[]>,
+    minAgeMs: number,
+    gcNet: ResolvedNetwork | undefined,
+  ): Promise<CniGcReport> {
+    const report: CniGcReport = { network: name, deleted: [], errors: [] };
+    // Listed under the network's lock: no ADD on it runs now, and every ADD's container
+    // exists before its cache entry is written, so an entry whose container is missing
+    // from this list belongs to a container that is gone.
+    const liveRefs = await live();
+    const liveIds = new Set(liveRefs.map((r) => r.containerId));
+    const now = Date.now();
+    const entries = this.usable(await readAllCacheEntries(this.opts.cacheDir)).filter((e) => e.entry.networkName === name);
+    const valid: GcAttachment[] = [];
+    for (const { entry, file } of entries) {
+      const ref = { containerId: entry.containerId, ifName: entry.ifName };
+      const stale = entry.criShimOwner === owner && !liveIds.has(entry.containerId) && !(minAgeMs > 0 && (await isYoungerThan(file, now, minAgeMs)));
+      if (stale) {
+        try {
+          await this.delEntry(entry, file, undefined);
+          report.deleted.push(ref);
+          continue;
+        } catch (err) {
+          report.errors.push(err as Error);
+        }
+      }
+      valid.push({ containerID: entry.containerId, ifname: entry.ifName });
+    }
+    if (gcNet) {
+      for (const r of liveRefs) valid.push({ containerID: r.containerId, ifname: r.ifName ?? DEFAULT_IFNAME });
+      const unique = [...new Map(valid.map((v) => [`${v.containerID}\0${v.ifname}`, v])).values()];
+      report.errors.push(...(await gcChain(gcNet, unique, this.chainContext())));
+    }
+    if (report.deleted.length > 0 || report.errors.length > 0) {
+      this.log.info({ network: name, deleted: report.deleted, errors: report.errors.map((e) => e.message) }, 'collected stale CNI attachments');
+    }
+    return report;
+  }
+
   /** STATUS (1.1). Networks older than 1.1 cannot say, and count as ready (as in libcni). */
   async pluginStatus(): Promise<CniPluginStatus> {
     await this.initialLoad;
@@ -473,7 +680,7 @@ export class CniEngine {
   // ---- plumbing ------------------------------------------------------------------
 
   private chainContext(): ChainContext {
-    return { binDirs: this.opts.binDirs, timeoutMs: this.timeoutMs, logger: this.log };
+    return { binDirs: this.opts.binDirs, timeoutMs: this.timeoutMs, logger: this.log, observer: this.opts.invokeObserver };
   }
 
   private resolveContext(): ResolveContext {
@@ -495,6 +702,19 @@ export class CniEngine {
 
 /** Cached config that does not parse: no DEL can ever be built from it. */
 class UnusableCacheError extends InternalError {}
+
+/** A DEL that did not fully succeed, with what is needed to judge and settle it. */
+interface FailedDel {
+  entry: CniCacheEntry;
+  /** The cache file; absent for a DEL without one. */
+  file?: string;
+  /** The cached list's plugins (for host-local's data dirs). */
+  plugins: readonly PluginConf[];
+  errors: Error[];
+  skipped: string[];
+  doomed: ReadonlyMap<string, string>;
+  netnsGone: boolean;
+}
 
 export function createCniEngine(opts: CniEngineOptions): CniEngine {
   return new CniEngine(opts);
@@ -557,9 +777,38 @@ function cachedRuntimeArgs(entry: CniCacheEntry, netns: string): RuntimeArgs {
   };
 }
 
-function cacheEntry(net: ResolvedNetwork, rt: RuntimeArgs): CniCacheEntry {
+/**
+ * An ADD cut short (kill -9 before its result was cached) left no prevResult, and a
+ * plugin that keys its cleanup on the pod's IPs (firewall: its per-IP rules) would
+ * clean nothing. The IPs host-local holds for the attachment are the ones the chain
+ * got: DEL gets them as a stand-in result (host prefix lengths; SPEC allows omitting
+ * prevResult on DEL when not available, and this is all that is available).
+ */
+async function standInPrevResult(plugins: readonly PluginConf[], entry: CniCacheEntry, net: ResolvedNetwork): Promise<CniResult | undefined> {
+  if (!versionAtLeast(net.cniVersion, '0.4.0')) return undefined;
+  const ips = await reservedIps(plugins, entry.networkName, entry.containerId, entry.ifName).catch(() => []);
+  if (ips.length === 0) return undefined;
+  const addresses = ips.map((ip) => ({ address: `${ip}/${ip.includes(':') ? 128 : 32}` }));
+  try {
+    return parseResult({ cniVersion: net.cniVersion, ips: addresses }, net.cniVersion);
+  } catch {
+    return undefined;
+  }
+}
+
+function addResultIps(entry: CniCacheEntry, ifName: string): string[] {
+  if (!entry.result) return [];
+  try {
+    return podIpsFromResult(parseResult(entry.result, String(entry.result.cniVersion ?? '1.0.0')), ifName).ips;
+  } catch {
+    return [];
+  }
+}
+
+function cacheEntry(net: ResolvedNetwork, rt: RuntimeArgs, owner: string | undefined): CniCacheEntry {
   return {
     kind: CACHE_KIND,
+    ...(owner !== undefined ? { criShimOwner: owner } : {}),
     containerId: rt.containerId,
     config: net.conf.bytes.toString('base64'),
     ifName: rt.ifName,

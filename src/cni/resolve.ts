@@ -6,8 +6,8 @@ import { stat } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import type { NetworkListConf, PluginConf } from './config.js';
 import { CniPluginError } from './errors.js';
-import { invokePlugin } from './invoke.js';
-import { findPlugin, notFoundReason } from './plugins.js';
+import { invokeObserved, type CniInvokeObserver } from './observe.js';
+import { findPlugin, notFoundReason, unsafeTypeReason } from './plugins.js';
 import {
   LATEST_CNI_VERSION,
   UNKNOWN_VERSION_COMMAND,
@@ -38,6 +38,7 @@ export interface ResolveContext {
   binDirs: readonly string[];
   timeoutMs: number;
   logger: Logger;
+  observer?: CniInvokeObserver;
   versionCache: VersionCache;
 }
 
@@ -70,9 +71,11 @@ export async function resolveNetwork(
 ): Promise<ResolveOutcome> {
   const plugins: ResolvedPlugin[] = [];
   for (const [i, pc] of conf.plugins.entries()) {
+    const prefix = conf.plugins.length > 1 ? `plugins[${i}]: ` : '';
+    const ipamProblem = unsafeIpamReason(pc);
+    if (ipamProblem !== undefined) return { ok: false, reason: prefix + ipamProblem };
     const found = await findPlugin(pc.type, ctx.binDirs);
     if (found === undefined) {
-      const prefix = conf.plugins.length > 1 ? `plugins[${i}]: ` : '';
       return { ok: false, reason: prefix + notFoundReason(pc.type, ctx.binDirs) };
     }
     plugins.push({ type: pc.type, path: found, conf: pc });
@@ -90,6 +93,22 @@ export async function resolveNetwork(
       conf,
     },
   };
+}
+
+/** The IPAM plugin a plugin delegates to (SPEC "ipam.type"), when it names one. */
+export function ipamTypeOf(pc: PluginConf): string | undefined {
+  const ipam = pc.ipam as { type?: unknown } | undefined;
+  return typeof ipam === 'object' && ipam !== null && typeof ipam.type === 'string' ? ipam.type : undefined;
+}
+
+/**
+ * The main plugin execs its IPAM plugin by name from CNI_PATH, as root: a path there
+ * (`../../../bin/sh`) would run any file on the node, so it is refused like a bad `type`.
+ */
+export function unsafeIpamReason(pc: PluginConf): string | undefined {
+  const ipam = ipamTypeOf(pc);
+  const why = ipam === undefined ? undefined : unsafeTypeReason(ipam);
+  return why === undefined ? undefined : `ipam: ${why.replace('plugin type', 'IPAM plugin type')}`;
 }
 
 type VersionChoice = { ok: true; version: string } | { ok: false; reason: string };
@@ -119,7 +138,7 @@ async function chooseVersion(
 /** The VERSION verb. Plugins from before it existed answer with skel's "unknown command". */
 export async function askVersions(p: ResolvedPlugin, network: string, ctx: ResolveContext): Promise<string[]> {
   try {
-    const out = await invokePlugin(
+    const out = await invokeObserved(
       {
         pluginPath: p.path,
         plugin: p.type,
@@ -130,6 +149,7 @@ export async function askVersions(p: ResolvedPlugin, network: string, ctx: Resol
         timeoutMs: ctx.timeoutMs,
       },
       ctx.logger,
+      ctx.observer,
     );
     return parseVersionAnswer(out.stdout);
   } catch (err) {

@@ -4,6 +4,8 @@
  */
 import type { Logger } from '../logger.js';
 import type { CacheWriteHooks } from './cache.js';
+import type { DelLimits } from './del-policy.js';
+import type { CniInvokeObserver } from './observe.js';
 
 export interface CniEngineOptions {
   /** Where network configs live, e.g. /etc/cni/net.d. */
@@ -21,8 +23,17 @@ export interface CniEngineOptions {
   watchDebounceMs?: number;
   /** How often a missing conf/bin dir is looked for. Default 2000 ms. */
   watchRetryMs?: number;
+  /**
+   * Marks the cache entries this engine writes as ours (the shim instance): only those
+   * are ever garbage-collected, so another runtime sharing the cache dir is left alone.
+   */
+  owner?: string;
+  /** When a DEL that keeps failing is given up (del-policy.ts); defaults there. */
+  delLimits?: Partial<DelLimits>;
   /** Test seam for crash-safety tests of the cache. */
   cacheHooks?: CacheWriteHooks;
+  /** Told about every plugin execution, with its duration (the shim's metrics). */
+  invokeObserver?: CniInvokeObserver;
 }
 
 export interface CniPortMapping {

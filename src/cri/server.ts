@@ -4,7 +4,7 @@
 import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
 import type net from 'node:net';
 import type { Logger } from '../logger.js';
-import { implementService, type Handlers } from './instrument.js';
+import { implementService, type Handlers, type RpcObserver } from './instrument.js';
 import { rewriteAuthority } from './h2-authority.js';
 import { closeUnix, listenUnix } from './socket.js';
 import { loadCriPackage } from './proto.js';
@@ -19,6 +19,8 @@ export interface CriServerOptions {
   runtimeHandlers: Handlers;
   imageHandlers: Handlers;
   logger: Logger;
+  /** Told about every finished call (metrics). */
+  observeRpc?: RpcObserver;
 }
 
 export class CriServer {
@@ -38,8 +40,8 @@ export class CriServer {
     const imageDef = v1.ImageService.service as ServiceDefinition;
     const runtime = this.calls.wrap(runtimeDef, opts.runtimeHandlers);
     const image = this.calls.wrap(imageDef, opts.imageHandlers);
-    this.grpc.addService(runtimeDef, implementService('RuntimeService', runtimeDef, runtime, opts.logger));
-    this.grpc.addService(imageDef, implementService('ImageService', imageDef, image, opts.logger));
+    this.grpc.addService(runtimeDef, implementService('RuntimeService', runtimeDef, runtime, opts.logger, opts.observeRpc));
+    this.grpc.addService(imageDef, implementService('ImageService', imageDef, image, opts.logger, opts.observeRpc));
     this.injector = this.grpc.createConnectionInjector(ServerCredentials.createInsecure());
   }
 

@@ -13,7 +13,7 @@ const IF_NAME = 'eth0';
 export interface CniOps {
   add(att: CniAttachment): Promise<CniResult>;
   del(att: Omit<CniAttachment, 'netns'> & { netns?: string }): Promise<void>;
-  cachedResult(ref: { containerId: string; ifName?: string }): Promise<CniResult | undefined>;
+  cachedAttachment(ref: { containerId: string; ifName?: string }): Promise<{ result?: CniResult } | undefined>;
 }
 
 function capabilityArgs(att: PodAttachment): CniCapabilityArgs {
@@ -61,8 +61,15 @@ export class CniPodNetwork implements PodNetwork {
     await this.cni.del(cniAttachment(att));
   }
 
+  /**
+   * An ADD cut short (kill -9 mid-chain) has a cache entry but no result: it still
+   * counts as attached, with no IPs, so Stop/Remove run the DEL that frees what the
+   * chain got half-way (an IP, a veth).
+   */
   async recover(sandboxId: string): Promise<AttachResult | undefined> {
-    const result = await this.cni.cachedResult({ containerId: sandboxId, ifName: IF_NAME });
-    return result ? { ifName: IF_NAME, ips: podIpsFromResult(result, IF_NAME).ips, result } : undefined;
+    const cached = await this.cni.cachedAttachment({ containerId: sandboxId, ifName: IF_NAME });
+    if (!cached) return undefined;
+    const { result } = cached;
+    return { ifName: IF_NAME, ips: result ? podIpsFromResult(result, IF_NAME).ips : [], result: result ?? null };
   }
 }

@@ -33,11 +33,19 @@ export async function stopSandbox(deps: SandboxTeardownDeps, record: SandboxReco
   await deps.containers.stopAll(record.id);
   crashPoint('stop:after-containers');
   // 2. CNI DEL while the namespace may still exist (plugins clean up inside it too).
+  // A DEL that fails is one the network layer wants retried (it gives up by itself on
+  // those that can never succeed): the pod still stops, so the next Stop/Remove DELs
+  // with the namespace gone, which is what bounds the retries (cni/del-policy.ts).
+  let detachError: unknown;
   if (record.network?.attached) {
-    await deps.network.detach(attachmentOf(record));
-    record.network = { ...record.network, attached: false };
-    await deps.store.put(record);
-    crashPoint('stop:after-cni-del');
+    try {
+      await deps.network.detach(attachmentOf(record));
+      record.network = { ...record.network, attached: false };
+      await deps.store.put(record);
+      crashPoint('stop:after-cni-del');
+    } catch (err) {
+      detachError = err;
+    }
   }
   // 3. The pause container; gone already is fine.
   await ignoreGoneOrDone(deps.docker.getContainer(record.pauseContainerId).stop({ t: 0 }));
@@ -46,6 +54,10 @@ export async function stopSandbox(deps: SandboxTeardownDeps, record: SandboxReco
   if (record.state !== 'notready') {
     record.state = 'notready';
     await deps.store.put(record);
+  }
+  if (detachError !== undefined) {
+    deps.logger.warn({ sandbox: record.id, err: (detachError as Error).message }, 'sandbox stopped, but CNI DEL failed; Stop/Remove will retry it');
+    throw detachError;
   }
   deps.logger.info({ sandbox: record.id }, 'sandbox stopped');
 }

@@ -233,22 +233,25 @@ describe('CNI plugin protocol', () => {
       expect(calls.map((c) => `${c.command} ${c.type}`)).toEqual([
         'ADD main', 'ADD meta', 'ADD tail', 'DEL tail', 'DEL meta', 'DEL main',
       ]);
-      expect(calls[3]?.stdin).not.toHaveProperty('prevResult');
+      // What the chain made before "tail" failed (meta's result), so plugins that key
+      // their cleanup on the pod's IPs find it.
+      for (const del of calls.slice(3)) {
+        expect(del.stdin?.prevResult?.routes).toEqual([{ dst: '0.0.0.0/0', gw: '10.99.0.1' }, { dst: '10.200.0.0/16' }]);
+      }
       expect(await readdir(path.join(fake.cacheDir, 'results'))).toEqual([]);
     });
 
-    it('keeps the cache entry when that DEL fails too, so a later del() retries it', async () => {
+    it('when that DEL fails too, gives up on it (the ADD never succeeded): no entry is left to block removal', async () => {
+      const { logger, lines } = captureLogger();
+      const withLog = fake.engine({ logger });
       await fake.answer('tail', 'ADD', { out: { code: 7, msg: 'no' }, exit: 1 });
       await fake.answer('main', 'DEL', { out: { code: 11, msg: 'later' }, exit: 1 });
-      await expect(engine.add(att())).rejects.toThrow('code 7');
-      const file = path.join(fake.cacheDir, 'results', `${NET}-c1-eth0`);
-      const pending = JSON.parse(await readFile(file, 'utf8'));
-      expect(pending).not.toHaveProperty('result');
+      await expect(withLog.add(att())).rejects.toThrow('code 7');
+      expect(await readdir(path.join(fake.cacheDir, 'results'))).toEqual([]);
+      const gaveUp = lines.find((l) => String(l.msg).startsWith('CNI DEL given up'));
+      expect(gaveUp).toMatchObject({ containerId: 'c1', why: 'no completed ADD is recorded for this attachment', notCleanedBy: ['main'] });
       await fake.answer('main', 'DEL', {});
-      await fake.clearCalls();
-      await engine.del({ containerId: 'c1' });
-      expect((await fake.calls()).map((c) => c.type)).toEqual(['tail', 'meta', 'main']);
-      await expect(stat(file)).rejects.toThrow(/ENOENT/);
+      await expect(withLog.del({ containerId: 'c1' })).resolves.toBeUndefined();
     });
 
     it('kills a plugin (and what it started) when it exceeds the timeout', async () => {
