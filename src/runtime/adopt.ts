@@ -62,7 +62,7 @@ async function adoptSandbox(deps: AdoptDeps, info: Docker.ContainerInspectInfo):
     netnsPath: hostNetwork ? '' : info.NetworkSettings.SandboxKey,
     ips: recovered?.ips ?? [],
     // A cut ADD may have left an IP and no result in the cache: DEL is idempotent, so always run it.
-    network: hostNetwork ? null : { attached: memo !== undefined || recovered !== undefined, ifName: 'eth0', result: recovered?.result ?? null },
+    network: hostNetwork ? null : { attached: true, ifName: 'eth0', result: recovered?.result ?? null },
     spec: memo?.spec ?? {
       metadata: { name: l[LABEL_POD_NAME] ?? '', namespace: l[LABEL_POD_NAMESPACE] ?? '', uid: l[LABEL_POD_UID] ?? '', attempt: attemptOf(info.Name) },
       hostname: info.Config.Hostname,
