@@ -20,6 +20,7 @@ import {
   criLabelsOf,
   managedFilter,
 } from './labels.js';
+import { attemptFromDockerName } from './naming.js';
 import type { PodNetwork } from './pod-network.js';
 import type { ContainerRecord, SandboxRecord } from './types.js';
 
@@ -30,12 +31,6 @@ export interface AdoptDeps {
   containers: JsonStore<ContainerRecord>;
   network: PodNetwork;
   logger: Logger;
-}
-
-/** `k8s_<name>_<pod>_<ns>_<uid>_<attempt>` → attempt. */
-function attemptOf(dockerName: string): number {
-  const n = Number(dockerName.split('_').at(-1));
-  return Number.isInteger(n) && n >= 0 ? n : 0;
 }
 
 function ns(createdIso: string): string {
@@ -57,7 +52,7 @@ async function adoptSandbox(deps: AdoptDeps, info: Docker.ContainerInspectInfo):
     ips: recovered?.ips ?? [],
     network: hostNetwork ? null : { attached: recovered !== undefined, ifName: 'eth0', result: recovered?.result ?? null },
     spec: {
-      metadata: { name: l[LABEL_POD_NAME] ?? '', namespace: l[LABEL_POD_NAMESPACE] ?? '', uid: l[LABEL_POD_UID] ?? '', attempt: attemptOf(info.Name) },
+      metadata: { name: l[LABEL_POD_NAME] ?? '', namespace: l[LABEL_POD_NAMESPACE] ?? '', uid: l[LABEL_POD_UID] ?? '', attempt: attemptFromDockerName(info.Name) },
       hostname: info.Config.Hostname,
       logDirectory: l[LABEL_LOG_PATH] ?? '',
       dns: null,
@@ -88,7 +83,7 @@ function adoptContainer(info: Docker.ContainerInspectInfo): ContainerRecord {
     logPath: l[LABEL_LOG_PATH] ?? '',
     spec: {
       name: l[LABEL_CONTAINER_NAME] ?? '',
-      attempt: attemptOf(info.Name),
+      attempt: attemptFromDockerName(info.Name),
       image: info.Config.Image,
       command: [],
       args: [],

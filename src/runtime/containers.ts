@@ -13,6 +13,7 @@ import type { JsonStore } from './json-store.js';
 import { LABEL_MANAGED, matchesSelector } from './labels.js';
 import type { LiveView } from './live-view.js';
 import { DOCKER_LOG_CONFIG, type LogManager } from './logs/index.js';
+import { checkRealParentInside } from './safe-path.js';
 import { nowNs } from './time.js';
 import type { ContainerRecord, ContainerSpec, SandboxRecord } from './types.js';
 import type { ContainerFilter, ContainerView } from './views.js';
@@ -32,7 +33,7 @@ async function imageId(docker: Docker, image: string): Promise<string> {
     return (await docker.getImage(image).inspect()).Id;
   } catch (err) {
     if (dockerStatus(err) === 404) throw new NotFoundError(`image "${image}" is not present on the node; pull it first`);
-    throw err;
+    throw fromDocker(err, `image "${image}"`);
   }
 }
 
@@ -71,6 +72,8 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
       throw new InvalidArgumentError(`seccomp localhost profile ${path}: ${(err as Error).message}`);
     }
   }, deps.instance);
+  const logPath = containerLogPath(sandbox, spec);
+  if (logPath) await checkRealParentInside(sandbox.spec.logDirectory, logPath, 'log file');
   // Our log writer reads Docker's json-file copy (timestamps, `since`), whatever the daemon's default driver.
   options.HostConfig = { ...options.HostConfig, LogConfig: DOCKER_LOG_CONFIG };
   await clearNameConflict(deps, options.name!);
@@ -86,7 +89,7 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
     spec,
     imageRef: ref,
     createdAt: nowNs(),
-    logPath: containerLogPath(sandbox, spec),
+    logPath,
   };
   try {
     await deps.store.put(record);
