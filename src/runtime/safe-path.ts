@@ -6,7 +6,7 @@
  * symlink to /etc must not make us write there).
  */
 import { realpath } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 
 /** Is `path` `base` itself or below it (both absolute and normalized)? */
@@ -15,10 +15,10 @@ export function isInside(base: string, path: string): boolean {
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }
 
-/** `base` joined with the relative `rel`; throws when the result is not below `base`. */
+/** `base` joined with `rel` (as path.join: a leading `/` stays below); throws when the result is not below `base`. */
 export function containedJoin(base: string, rel: string, what: string): string {
   const root = resolve(base);
-  const path = resolve(root, rel);
+  const path = resolve(join(root, rel));
   if (path === root || !isInside(root, path)) {
     throw new InvalidArgumentError(`${what} ${JSON.stringify(rel.slice(0, 256))} leads outside ${root}`);
   }
