@@ -9,6 +9,7 @@
 import type Docker from 'dockerode';
 import type { Logger } from '../logger.js';
 import type { JsonStore } from './json-store.js';
+import { attemptFromDockerName } from './naming.js';
 import {
   LABEL_CONTAINER_NAME,
   LABEL_KIND,
@@ -20,7 +21,6 @@ import {
   criLabelsOf,
   managedFilter,
 } from './labels.js';
-import { attemptFromDockerName } from './naming.js';
 import type { PodNetwork } from './pod-network.js';
 import type { ContainerRecord, SandboxRecord } from './types.js';
 
@@ -31,6 +31,11 @@ export interface AdoptDeps {
   containers: JsonStore<ContainerRecord>;
   network: PodNetwork;
   logger: Logger;
+}
+
+/** `k8s_<name>_<pod>_<ns>_<uid>_<attempt>[_h<hash>]` → attempt (naming.ts knows the escaped form). */
+function attemptOf(dockerName: string): number {
+  return attemptFromDockerName(dockerName);
 }
 
 function ns(createdIso: string): string {
@@ -52,7 +57,7 @@ async function adoptSandbox(deps: AdoptDeps, info: Docker.ContainerInspectInfo):
     ips: recovered?.ips ?? [],
     network: hostNetwork ? null : { attached: recovered !== undefined, ifName: 'eth0', result: recovered?.result ?? null },
     spec: {
-      metadata: { name: l[LABEL_POD_NAME] ?? '', namespace: l[LABEL_POD_NAMESPACE] ?? '', uid: l[LABEL_POD_UID] ?? '', attempt: attemptFromDockerName(info.Name) },
+      metadata: { name: l[LABEL_POD_NAME] ?? '', namespace: l[LABEL_POD_NAMESPACE] ?? '', uid: l[LABEL_POD_UID] ?? '', attempt: attemptOf(info.Name) },
       hostname: info.Config.Hostname,
       logDirectory: l[LABEL_LOG_PATH] ?? '',
       dns: null,
@@ -83,7 +88,7 @@ function adoptContainer(info: Docker.ContainerInspectInfo): ContainerRecord {
     logPath: l[LABEL_LOG_PATH] ?? '',
     spec: {
       name: l[LABEL_CONTAINER_NAME] ?? '',
-      attempt: attemptFromDockerName(info.Name),
+      attempt: attemptOf(info.Name),
       image: info.Config.Image,
       command: [],
       args: [],

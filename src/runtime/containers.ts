@@ -64,6 +64,9 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
     // As containerd: a privileged container needs a privileged pod.
     throw new InvalidArgumentError(`container ${spec.name} is privileged but its sandbox ${sandbox.id} is not`);
   }
+  // The log file must land inside log_directory, also through symlinks (safe-path.ts).
+  const logPath = containerLogPath(sandbox, spec);
+  if (logPath) await checkRealParentInside(sandbox.spec.logDirectory, logPath, 'log file');
   const ref = await imageId(deps.docker, spec.image);
   const options = containerCreateOptions(spec, sandbox, (path) => {
     try {
@@ -72,8 +75,6 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
       throw new InvalidArgumentError(`seccomp localhost profile ${path}: ${(err as Error).message}`);
     }
   }, deps.instance);
-  const logPath = containerLogPath(sandbox, spec);
-  if (logPath) await checkRealParentInside(sandbox.spec.logDirectory, logPath, 'log file');
   // Our log writer reads Docker's json-file copy (timestamps, `since`), whatever the daemon's default driver.
   options.HostConfig = { ...options.HostConfig, LogConfig: DOCKER_LOG_CONFIG };
   await clearNameConflict(deps, options.name!);
