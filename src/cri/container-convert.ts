@@ -30,6 +30,7 @@ import type {
   Mount__Output,
   SecurityProfile__Output,
 } from './proto.js';
+import { checkContainerConfig } from './validate-container.js';
 
 // ── ContainerConfig → ContainerSpec ───────────────────────────────────────────────
 
@@ -200,6 +201,7 @@ export function containerSpecFromCri(config: ContainerConfig__Output | null): Co
   if (!md.name) throw invalid('config.metadata.name', 'is required');
   const image = config.image?.image;
   if (!image) throw invalid('config.image.image', 'is required');
+  checkContainerConfig(config);
   const linux = config.linux;
   return {
     name: md.name,

@@ -16,6 +16,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from '../logger.js';
 import { toGrpcFailure } from './status-codes.js';
 import { UnimplementedError } from '../errors.js';
+import { withEnumCheck } from './validate-enums.js';
 
 export interface CallContext {
   logger: Logger;
@@ -133,7 +134,8 @@ export function implementService(
 ): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};
   for (const [method, def] of Object.entries(service)) {
-    const handler = handlers[method];
+    // Unknown enum values are refused for every RPC here, before the handler (validate-enums.ts).
+    const handler = handlers[method] && withEnumCheck(def, handlers[method]);
     const rpc = `${serviceName}/${method}`;
     if (def.responseStream) {
       impl[method] = handler

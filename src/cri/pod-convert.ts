@@ -22,6 +22,7 @@ import type {
   PodSandboxStatus,
   PortMapping__Output,
 } from './proto.js';
+import { checkPodConfig } from './validate-pod.js';
 
 // ── shared field helpers ────────────────────────────────────────────────────────
 
@@ -135,6 +136,7 @@ export function sandboxSpecFromCri(config: PodSandboxConfig__Output | null, runt
   const md = config.metadata;
   if (!md) throw invalid('config.metadata', 'is required');
   if (!md.name) throw invalid('config.metadata.name', 'is required');
+  checkPodConfig(config);
   if (config.log_directory && !isAbsolute(config.log_directory)) {
     throw invalid('config.log_directory', `must be absolute, got "${config.log_directory}"`);
   }

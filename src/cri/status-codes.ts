@@ -4,6 +4,7 @@
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { ShimError, isUnreachable, type ShimErrorCode } from '../errors.js';
+import { capDetails } from './error-details.js';
 
 export const GRPC_CODE_OF: Readonly<Record<ShimErrorCode, GrpcStatus>> = {
   INVALID_ARGUMENT: GrpcStatus.INVALID_ARGUMENT,
@@ -24,7 +25,13 @@ export interface GrpcFailure {
   details: string;
 }
 
+/** The status for `err`, its message capped (error-details.ts). */
 export function toGrpcFailure(err: unknown): GrpcFailure {
+  const failure = uncappedFailure(err);
+  return { code: failure.code, details: capDetails(failure.details) };
+}
+
+function uncappedFailure(err: unknown): GrpcFailure {
   if (err instanceof ShimError) return { code: GRPC_CODE_OF[err.code], details: err.message };
   const e = err as { code?: unknown; message?: unknown } | null;
   const message = typeof e?.message === 'string' ? e.message : String(err);

@@ -12,6 +12,7 @@
 import type Docker from 'dockerode';
 import type { Logger } from '../logger.js';
 import type { JsonStore } from './json-store.js';
+import { attemptFromDockerName } from './naming.js';
 import {
   LABEL_CONTAINER_NAME,
   LABEL_KIND,
@@ -36,10 +37,9 @@ export interface AdoptDeps {
   logger: Logger;
 }
 
-/** `k8s_<name>_<pod>_<ns>_<uid>_<attempt>` → attempt. */
+/** `k8s_<name>_<pod>_<ns>_<uid>_<attempt>[_h<hash>]` → attempt (naming.ts knows the escaped form). */
 function attemptOf(dockerName: string): number {
-  const n = Number(dockerName.split('_').at(-1));
-  return Number.isInteger(n) && n >= 0 ? n : 0;
+  return attemptFromDockerName(dockerName);
 }
 
 function ns(createdIso: string): string {

@@ -2,12 +2,12 @@
  * ContainerSpec → Docker create options: the one place where CRI container semantics
  * meet Docker's. Pure, so it is tested with a table.
  */
-import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { nodeCapabilities, normalizeCap } from './capabilities.js';
 import { dockerLabels } from './labels.js';
 import { workloadContainerName } from './naming.js';
 import { clampOomScoreAdj } from './oom.js';
+import { containedJoin } from './safe-path.js';
 import type { ContainerSpec, NamespaceMode, SandboxRecord } from './types.js';
 
 /** The seccomp profile content for `localhost/<path>` profiles (Docker takes JSON, not a path). */
@@ -71,10 +71,11 @@ function capabilities(spec: ContainerSpec): { add: string[]; drop: string[] } {
 /**
  * Absolute path of the CRI log file: the pod's log_directory joined with the
  * container's log_path; empty when either is missing (containerd writes no log then).
+ * A log_path that leads outside log_directory is refused (we would create the file).
  */
 export function containerLogPath(sandbox: SandboxRecord, spec: ContainerSpec): string {
   const dir = sandbox.spec.logDirectory;
-  return dir && spec.logPath ? join(dir, spec.logPath) : '';
+  return dir && spec.logPath ? containedJoin(dir, spec.logPath, 'log_path') : '';
 }
 
 export function containerCreateOptions(

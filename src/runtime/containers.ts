@@ -13,6 +13,7 @@ import type { JsonStore } from './json-store.js';
 import { LABEL_MANAGED, matchesSelector } from './labels.js';
 import type { LiveView } from './live-view.js';
 import { DOCKER_LOG_CONFIG, type LogManager } from './logs/index.js';
+import { checkRealParentInside } from './safe-path.js';
 import { nowNs } from './time.js';
 import { crashPoint } from '../crash-point.js';
 import type { ContainerRecord, ContainerSpec, SandboxRecord } from './types.js';
@@ -33,7 +34,7 @@ async function imageId(docker: Docker, image: string): Promise<string> {
     return (await docker.getImage(image).inspect()).Id;
   } catch (err) {
     if (dockerStatus(err) === 404) throw new NotFoundError(`image "${image}" is not present on the node; pull it first`);
-    throw err;
+    throw fromDocker(err, `image "${image}"`);
   }
 }
 
@@ -64,6 +65,9 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
     // As containerd: a privileged container needs a privileged pod.
     throw new InvalidArgumentError(`container ${spec.name} is privileged but its sandbox ${sandbox.id} is not`);
   }
+  // The log file must land inside log_directory, also through symlinks (safe-path.ts).
+  const logPath = containerLogPath(sandbox, spec);
+  if (logPath) await checkRealParentInside(sandbox.spec.logDirectory, logPath, 'log file');
   const ref = await imageId(deps.docker, spec.image);
   const options = containerCreateOptions(spec, sandbox, (path) => {
     try {
@@ -88,7 +92,7 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
     spec,
     imageRef: ref,
     createdAt: nowNs(),
-    logPath: containerLogPath(sandbox, spec),
+    logPath,
   };
   try {
     await deps.store.put(record);

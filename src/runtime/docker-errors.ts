@@ -25,9 +25,8 @@ export async function ignoreGoneOrDone<T>(p: Promise<T>): Promise<T | undefined>
 export function fromDocker(err: unknown, what: string): Error {
   if (dockerStatus(err) === undefined) return err as Error;
   const message = `${what}: ${dockerMessage(err)}`;
+  if (isBadInput(err)) return new InvalidArgumentError(message, { cause: err });
   switch (dockerStatus(err)) {
-    case 400:
-      return new InvalidArgumentError(message, { cause: err });
     case 404:
       return new NotFoundError(message, { cause: err });
     case 409:
@@ -35,6 +34,18 @@ export function fromDocker(err: unknown, what: string): Error {
     default:
       return new InternalError(message, { cause: err });
   }
+}
+
+/**
+ * Docker's answers that mean "the request was malformed": 400, a request too large for
+ * its HTTP server (413, 414, 431), and messages about bad input that it sends with 500
+ * (a bind it cannot parse, a reference it cannot read).
+ */
+const BAD_REQUEST_STATUS = new Set([400, 413, 414, 431]);
+const BAD_INPUT_MESSAGE = /^(invalid volume specification|invalid reference format|invalid mount config|invalid sysctl)/i;
+
+function isBadInput(err: unknown): boolean {
+  return BAD_REQUEST_STATUS.has(dockerStatus(err) ?? 0) || BAD_INPUT_MESSAGE.test(dockerMessage(err));
 }
 
 /** The Engine's own message (`{"message": …}`), without dockerode's prefix. */

@@ -4,14 +4,23 @@
  * same files, so we rewrite the pause container's copies once per pod.
  */
 import { writeFile } from 'node:fs/promises';
+import { basename, isAbsolute, normalize } from 'node:path';
+import { InternalError } from '../errors.js';
 import type { DnsConfig } from './types.js';
+
+/** The last guard before a file: a value with a line break would add lines of its own. */
+function joinLines(lines: string[]): string {
+  const bad = lines.find((l) => /[\u0000-\u001f\u007f]/.test(l.replace(/\t/g, ' ')));
+  if (bad !== undefined) throw new InternalError(`refusing to write a pod file line with control characters: ${JSON.stringify(bad.slice(0, 80))}`);
+  return lines.join('\n') + '\n';
+}
 
 export function renderResolvConf(dns: DnsConfig): string {
   const lines: string[] = [];
   if (dns.searches.length) lines.push(`search ${dns.searches.join(' ')}`);
   for (const s of dns.servers) lines.push(`nameserver ${s}`);
   if (dns.options.length) lines.push(`options ${dns.options.join(' ')}`);
-  return lines.join('\n') + '\n';
+  return joinLines(lines);
 }
 
 export function renderHosts(hostname: string, ips: string[]): string {
@@ -24,9 +33,21 @@ export function renderHosts(hostname: string, ips: string[]): string {
     'ff02::2\tip6-allrouters',
   ];
   for (const ip of ips) lines.push(`${ip}\t${hostname}`);
-  return lines.join('\n') + '\n';
+  return joinLines(lines);
+}
+
+/** The files of a container's Docker directory that we rewrite; nothing else is ever written. */
+const POD_FILES = new Set(['hosts', 'resolv.conf', 'hostname']);
+
+/** `path` comes from Docker's inspect; still, write only a pod file at a plain absolute path. */
+function checkPodFilePath(path: string): void {
+  if (!isAbsolute(path) || normalize(path) !== path || !POD_FILES.has(basename(path))) {
+    throw new InternalError(`refusing to write pod file ${JSON.stringify(path)}: not a hosts/resolv.conf/hostname file at a plain absolute path`);
+  }
 }
 
 export async function writePodFile(path: string, content: string): Promise<void> {
-  if (path) await writeFile(path, content, { mode: 0o644 });
+  if (!path) return;
+  checkPodFilePath(path);
+  await writeFile(path, content, { mode: 0o644 });
 }

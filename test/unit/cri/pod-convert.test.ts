@@ -61,7 +61,8 @@ describe('sandboxSpecFromCri', () => {
     ['no linux section: POD namespaces, no cgroup parent', (c) => (c.linux = null), { namespaces: { network: 'pod', pid: 'pod', ipc: 'pod' }, cgroupParent: '', sysctls: {}, privileged: false }],
     ['no namespace_options: all POD', (c) => (c.linux!.security_context!.namespace_options = null), { namespaces: { network: 'pod', pid: 'pod', ipc: 'pod' } }],
     ['what the kubelet sends for an ordinary pod', ns('POD', 'CONTAINER', 'POD'), { namespaces: { network: 'pod', pid: 'container', ipc: 'pod' } }],
-    ['host network, pid and ipc', ns('NODE', 'NODE', 'NODE'), { namespaces: { network: 'node', pid: 'node', ipc: 'node' } }],
+    // (crictl's request carries a net.* sysctl, which a host-network pod cannot set.)
+    ['host network, pid and ipc', (c) => (ns('NODE', 'NODE', 'NODE')(c), (c.linux!.sysctls = {})), { namespaces: { network: 'node', pid: 'node', ipc: 'node' } }],
     ['privileged', (c) => (c.linux!.security_context!.privileged = true), { privileged: true }],
     ['no dns_config: the host resolv.conf', (c) => (c.dns_config = null), { dns: null }],
     ['an all-empty dns_config is the host resolv.conf too', (c) => (c.dns_config = { servers: [], searches: [], options: [] }), { dns: null }],

@@ -20,8 +20,8 @@ describe('naming', () => {
     expect(sandboxContainerName(pod, 2)).toBe('k8s_POD_web_default_u-1_2');
     expect(workloadContainerName('nginx', pod, 0)).toBe('k8s_nginx_web_default_u-1_0');
   });
-  it('replaces characters Docker refuses', () => {
-    expect(workloadContainerName('a b/c', pod, 0)).toBe('k8s_a-b-c_web_default_u-1_0');
+  it('replaces characters Docker refuses, and marks such names with a hash of the exact parts', () => {
+    expect(workloadContainerName('a b/c', pod, 0)).toMatch(/^k8s_a-b-c_web_default_u-1_0_h[0-9a-f]{20}$/);
   });
 });
 
