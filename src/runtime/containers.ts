@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { GrantableCapabilities } from './capabilities.js';
 import { containerCreateOptions, containerLogPath } from './container-config.js';
 import { UNKNOWN_STATE } from './container-state.js';
 import { dockerMessage, dockerStatus, fromDocker, ignoreGoneOrDone } from './docker-errors.js';
@@ -25,6 +26,8 @@ export interface ContainerDeps {
   logger: Logger;
   /** Writes CRI log files; absent in code that never starts containers. */
   logs?: LogManager;
+  /** What privileged containers may ask Docker for; learns the daemon's gaps from its refusals. */
+  capabilities: GrantableCapabilities;
 }
 
 async function imageId(docker: Docker, image: string): Promise<string> {
@@ -64,19 +67,24 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
     throw new InvalidArgumentError(`container ${spec.name} is privileged but its sandbox ${sandbox.id} is not`);
   }
   const ref = await imageId(deps.docker, spec.image);
-  const options = containerCreateOptions(spec, sandbox, (path) => {
+  const readProfile = (path: string): string => {
     try {
       return readFileSync(path, 'utf8');
     } catch (err) {
       throw new InvalidArgumentError(`seccomp localhost profile ${path}: ${(err as Error).message}`);
     }
-  }, deps.instance);
-  // Our log writer reads Docker's json-file copy (timestamps, `since`), whatever the daemon's default driver.
-  options.HostConfig = { ...options.HostConfig, LogConfig: DOCKER_LOG_CONFIG };
-  await clearNameConflict(deps, options.name!);
+  };
+  const build = (grantable: string[]): Docker.ContainerCreateOptions => {
+    const options = containerCreateOptions(spec, sandbox, readProfile, deps.instance, grantable);
+    // Our log writer reads Docker's json-file copy (timestamps, `since`), whatever the daemon's default driver.
+    options.HostConfig = { ...options.HostConfig, LogConfig: DOCKER_LOG_CONFIG };
+    return options;
+  };
+  const name = build([]).name!;
+  await clearNameConflict(deps, name);
   let created: Docker.Container;
   try {
-    created = await deps.docker.createContainer(options);
+    created = await deps.capabilities.create(build, (options) => deps.docker.createContainer(options));
   } catch (err) {
     throw fromDocker(err, `CreateContainer ${spec.name}: Docker refused it`);
   }

@@ -12,6 +12,7 @@ import * as containers from './containers.js';
 import { JsonStore } from './json-store.js';
 import { LiveView } from './live-view.js';
 import { adoptOrphans } from './adopt.js';
+import { GrantableCapabilities } from './capabilities.js';
 import type { DockerContainerEvent } from './docker-events.js';
 import { toPodEvent, type PodEvent } from './pod-events.js';
 import type { PodNetwork } from './pod-network.js';
@@ -51,6 +52,8 @@ export interface PodRuntimeOptions {
   stateDir: string;
   pauseImage: string;
   logger: Logger;
+  /** What privileged containers may ask Docker for; tests give a fake kernel's bounding set. */
+  capabilities?: GrantableCapabilities;
 }
 
 export class DockerPodRuntime implements PodRuntime {
@@ -74,6 +77,7 @@ export class DockerPodRuntime implements PodRuntime {
       store: new JsonStore(join(opts.stateDir, 'containers'), opts.logger),
       logger: opts.logger,
       logs: new LogManager({ docker: opts.docker, logger: opts.logger.child({ component: 'logs' }), stateDir: opts.stateDir }),
+      capabilities: opts.capabilities ?? new GrantableCapabilities(undefined, opts.logger.child({ component: 'capabilities' })),
     };
   }
 
