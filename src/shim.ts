@@ -20,6 +20,10 @@ import { StreamingServer } from './streaming/index.js';
 import { eventsHandlers } from './cri/events-handlers.js';
 import { statsHandlers } from './cri/stats-handlers.js';
 import { StatsService } from './runtime/stats/service.js';
+import { NodeNetworkConfig } from './runtime/node-network-config.js';
+import { runtimeConfigHandlers } from './cri/runtime-config-handlers.js';
+import { listStreamHandlers } from './cri/list-stream-handlers.js';
+import { sandboxResourcesHandlers } from './cri/sandbox-resources-handlers.js';
 
 export interface RunningShim {
   socketPath: string;
@@ -50,14 +54,19 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
     logger: logger.child({ component: 'pods' }),
   });
   await pods.load();
+  const nodeNetwork = new NodeNetworkConfig(config.stateDir, logger);
+  await nodeNetwork.load();
   const streaming = new StreamingServer({ address: config.streamingAddress, docker, pods, logger });
   const socketPath = unixPath(config.listen);
   const server = new CriServer({
     socketPath,
     logger,
     runtimeHandlers: {
-      ...runtimeInfoHandlers({ config, docker, network: cni }),
+      ...runtimeInfoHandlers({ config, docker, network: cni, nodeNetwork }),
+      ...runtimeConfigHandlers(nodeNetwork),
       ...sandboxHandlers(pods),
+      ...listStreamHandlers(pods),
+      ...sandboxResourcesHandlers(pods),
       ...containerHandlers(pods),
       ...execHandlers(pods),
       ...streamingHandlers(pods, streaming),

@@ -262,6 +262,9 @@ export function podSandboxInfo(view: SandboxView): Record<string, string> {
       runtimeHandler: record.spec.runtimeHandler,
       cniResult: record.network?.result ?? null,
       config: record.spec,
+      // As containerd's info: what UpdatePodSandboxResources last reported.
+      overhead: record.podResources?.overhead ?? null,
+      resources: record.podResources?.resources ?? null,
     }),
   };
 }

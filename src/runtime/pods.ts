@@ -20,9 +20,10 @@ import { listSandboxes, sandboxView } from './sandbox-query.js';
 import { runSandbox } from './sandbox-run.js';
 import { removeSandbox, stopSandbox, type PodContainers } from './sandbox-teardown.js';
 import { execSync, type ExecSyncResult } from './exec-sync.js';
+import { nowNs } from './time.js';
 import { LogManager } from './logs/index.js';
 import { updateContainerResources, type ResourcesUpdate } from './update-resources.js';
-import type { ContainerRecord, ContainerSpec, SandboxRecord, SandboxSpec } from './types.js';
+import type { ContainerRecord, ContainerSpec, PodResources, SandboxRecord, SandboxSpec } from './types.js';
 import type { ContainerFilter, ContainerView, SandboxFilter, SandboxView } from './views.js';
 
 export interface PodRuntime {
@@ -46,6 +47,15 @@ export interface PodRuntime {
   reopenContainerLog(id: string): Promise<void>;
 }
 
+/**
+ * UpdatePodSandboxResources. Kept apart from PodRuntime: only the CRI handler of that
+ * RPC needs it.
+ */
+export interface SandboxResourcesRecorder {
+  /** Records the pod-level resources the kubelet has set on the pod's cgroup; NOT_FOUND for an unknown sandbox. */
+  updateSandboxResources(id: string, update: Omit<PodResources, 'updatedAt'>): Promise<SandboxRecord>;
+}
+
 export interface PodRuntimeOptions {
   docker: Docker;
   network: PodNetwork;
@@ -56,7 +66,7 @@ export interface PodRuntimeOptions {
   capabilities?: GrantableCapabilities;
 }
 
-export class DockerPodRuntime implements PodRuntime {
+export class DockerPodRuntime implements PodRuntime, SandboxResourcesRecorder {
   private readonly sandboxes: JsonStore<SandboxRecord>;
   private readonly sandboxLocks = new KeyedMutex();
   private readonly containerLocks = new KeyedMutex();
@@ -176,6 +186,21 @@ export class DockerPodRuntime implements PodRuntime {
   async removeSandbox(id: string): Promise<void> {
     await this.withSandbox(id, async (record) => {
       if (record) await removeSandbox(this.teardownDeps(), record);
+    });
+  }
+
+  /**
+   * The pod's cgroup (cgroup_parent) belongs to the kubelet, which has already written
+   * the new values when it calls (the CRI says so), and Docker has no API on a parent
+   * cgroup; the containers' own limits come with UpdateContainerResources. So this
+   * records what the pod now has, for PodSandboxStatus, and changes no cgroup.
+   */
+  async updateSandboxResources(id: string, update: Omit<PodResources, 'updatedAt'>): Promise<SandboxRecord> {
+    return this.withSandbox(id, async (record) => {
+      if (!record) throw new NotFoundError(`pod sandbox "${id}" not found`);
+      const next: SandboxRecord = { ...record, podResources: { ...update, updatedAt: nowNs() } };
+      await this.sandboxes.put(next);
+      return next;
     });
   }
 
