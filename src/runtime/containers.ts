@@ -155,9 +155,19 @@ export async function removeContainer(deps: ContainerDeps, id: string): Promise<
   await deps.store.delete(record.id);
 }
 
+/** The longest a status waits for an exited container's log to be complete (see LogManager.settled). */
+export const LOG_SETTLE_MS = 5000;
+
+/** The live state, and for an exited container only once its log holds all its output. */
+async function liveState(deps: ContainerDeps, id: string): Promise<ContainerView['live']> {
+  const live = deps.live.get(id) ?? UNKNOWN_STATE;
+  if (live.state === 'exited') await deps.logs?.settled(id, LOG_SETTLE_MS);
+  return live;
+}
+
 export async function containerStatus(deps: ContainerDeps, id: string): Promise<ContainerView> {
   const record = mustGet(deps, id);
-  return { record, live: deps.live.get(record.id) ?? UNKNOWN_STATE };
+  return { record, live: await liveState(deps, record.id) };
 }
 
 /** An exact id, or a prefix that names exactly one of `ids`; an ambiguous prefix lists nothing (as containerd). */
@@ -178,10 +188,7 @@ export async function listContainers(deps: ContainerDeps, filter: ContainerFilte
     records = records.filter((r) => r.sandboxId === sandboxId);
   }
   records = records.filter((r) => matchesSelector(r.spec.labels, filter.labelSelector));
-  const views = records.map((record): ContainerView => ({
-    record,
-    live: deps.live.get(record.id) ?? UNKNOWN_STATE,
-  }));
+  const views = await Promise.all(records.map(async (record): Promise<ContainerView> => ({ record, live: await liveState(deps, record.id) })));
   return filter.state ? views.filter((v) => v.live.state === filter.state) : views;
 }
 
