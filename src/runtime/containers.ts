@@ -12,6 +12,7 @@ import { UNKNOWN_STATE } from './container-state.js';
 import { dockerMessage, dockerStatus, fromDocker, ignoreGoneOrDone } from './docker-errors.js';
 import type { JsonStore } from './json-store.js';
 import { LABEL_MANAGED, matchesSelector } from './labels.js';
+import { workloadContainerName } from './naming.js';
 import type { LiveView } from './live-view.js';
 import { DOCKER_LOG_CONFIG, type LogManager } from './logs/index.js';
 import { nowNs } from './time.js';
@@ -80,8 +81,7 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
     options.HostConfig = { ...options.HostConfig, LogConfig: DOCKER_LOG_CONFIG };
     return options;
   };
-  const name = build([]).name!;
-  await clearNameConflict(deps, name);
+  await clearNameConflict(deps, workloadContainerName(spec.name, sandbox.spec.metadata, spec.attempt));
   let created: Docker.Container;
   try {
     created = await deps.capabilities.create(build, (options) => deps.docker.createContainer(options));
@@ -161,8 +161,10 @@ export const LOG_SETTLE_MS = 5000;
 /** The live state, and for an exited container only once its log holds all its output. */
 async function liveState(deps: ContainerDeps, id: string): Promise<ContainerView['live']> {
   const live = deps.live.get(id) ?? UNKNOWN_STATE;
-  if (live.state === 'exited') await deps.logs?.settled(id, LOG_SETTLE_MS);
-  return live;
+  if (live.state !== 'exited' || !deps.logs) return live;
+  await deps.logs.settled(id, LOG_SETTLE_MS);
+  // Read again: an event handled meanwhile (a late `oom`) may have changed it.
+  return deps.live.get(id) ?? UNKNOWN_STATE;
 }
 
 export async function containerStatus(deps: ContainerDeps, id: string): Promise<ContainerView> {
