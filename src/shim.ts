@@ -27,6 +27,10 @@ import { ImageEnsurer } from './runtime/images/ensure-image.js';
 import { ShimMetrics, type PodCounts } from './metrics/shim-metrics.js';
 import { MetricsServer } from './metrics/server.js';
 import { observeDockerCalls } from './metrics/docker-calls.js';
+import { NodeNetworkConfig } from './runtime/node-network-config.js';
+import { runtimeConfigHandlers } from './cri/runtime-config-handlers.js';
+import { listStreamHandlers } from './cri/list-stream-handlers.js';
+import { sandboxResourcesHandlers } from './cri/sandbox-resources-handlers.js';
 
 export interface RunningShim {
   socketPath: string;
@@ -74,14 +78,19 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
   await pods.load();
   const networkGc = new NetworkGc({ docker, cni, instance: resolve(config.stateDir), logger: logger.child({ component: 'network-gc' }) });
   metrics?.countPods(podCounts(pods));
+  const nodeNetwork = new NodeNetworkConfig(config.stateDir, logger);
+  await nodeNetwork.load();
   const streaming = new StreamingServer({ address: config.streamingAddress, docker, pods, logger });
   const socketPath = unixPath(config.listen);
   const server = new CriServer({
     socketPath,
     logger,
     runtimeHandlers: {
-      ...runtimeInfoHandlers({ config, docker, network: cni }),
+      ...runtimeInfoHandlers({ config, docker, network: cni, nodeNetwork }),
+      ...runtimeConfigHandlers(nodeNetwork),
       ...sandboxHandlers(pods),
+      ...listStreamHandlers(pods),
+      ...sandboxResourcesHandlers(pods),
       ...containerHandlers(pods),
       ...execHandlers(pods),
       ...streamingHandlers(pods, streaming),

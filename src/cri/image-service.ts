@@ -7,7 +7,8 @@ import type Docker from 'dockerode';
 import type { ShimConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { Images } from '../runtime/images/images.js';
-import type { UnaryHandler } from './instrument.js';
+import type { CallContext, Handlers, StreamHandler } from './instrument.js';
+import { writeChunks } from './list-stream-handlers.js';
 import { credentialsFromCri, fsUsageToCri, imageInfoToCri, imageToCri, requiredImage } from './image-convert.js';
 import type {
   ImageFsInfoResponse,
@@ -19,6 +20,8 @@ import type {
   PullImageResponse,
   RemoveImageRequest__Output,
   RemoveImageResponse,
+  StreamImagesRequest__Output,
+  StreamImagesResponse,
 } from './proto.js';
 
 export interface ImageServiceDeps {
@@ -30,10 +33,10 @@ export interface ImageServiceDeps {
   images?: Images;
 }
 
-export function imageServiceHandlers(deps: ImageServiceDeps): Record<string, UnaryHandler> {
+export function imageServiceHandlers(deps: ImageServiceDeps): Handlers {
   const images = deps.images ?? new Images({ docker: deps.docker, config: deps.config });
   return {
-    PullImage: async (req: PullImageRequest__Output, ctx): Promise<PullImageResponse> => {
+    PullImage: async (req: PullImageRequest__Output, ctx: CallContext): Promise<PullImageResponse> => {
       const image = requiredImage(req.image);
       const id = await images.pull(image, { credentials: credentialsFromCri(req.auth), signal: ctx.signal, logger: ctx.logger });
       return { image_ref: id };
@@ -43,6 +46,12 @@ export function imageServiceHandlers(deps: ImageServiceDeps): Record<string, Una
       const filter = req.filter?.image?.image || undefined;
       return { images: (await images.list(filter)).map(imageToCri) };
     },
+
+    // ListImages as a server stream, cut by size (see stream-chunks.ts).
+    StreamImages: (async (req: StreamImagesRequest__Output, stream: { write(m: StreamImagesResponse): boolean }, ctx) => {
+      const filter = req.filter?.image?.image || undefined;
+      writeChunks((await images.list(filter)).map(imageToCri), (chunk) => ({ images: chunk }), stream, ctx);
+    }) satisfies StreamHandler,
 
     // A missing image is an empty answer, not NOT_FOUND: the kubelet pulls on an empty image.
     ImageStatus: async (req: ImageStatusRequest__Output): Promise<ImageStatusResponse> => {

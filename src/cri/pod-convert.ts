@@ -8,6 +8,7 @@
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import { podHostname } from './hostname.js';
 import { parseQuantity } from '../runtime/pod-network.js';
 import type { DnsConfig, NamespaceMode, PortMapping, SandboxSpec, SandboxState } from '../runtime/types.js';
 import type { SandboxFilter, SandboxView } from '../runtime/views.js';
@@ -148,7 +149,7 @@ export function sandboxSpecFromCri(config: PodSandboxConfig__Output | null, runt
   checkBandwidth(annotations, 'config.annotations');
   return {
     metadata: { name: md.name, uid: md.uid, namespace: md.namespace, attempt: md.attempt },
-    hostname: config.hostname,
+    hostname: podHostname(config.hostname, 'config.hostname'),
     logDirectory: config.log_directory,
     dns: dnsConfig(config.dns_config, 'config.dns_config'),
     // All of them: which ones open a host port is the network layer's business.
@@ -263,6 +264,9 @@ export function podSandboxInfo(view: SandboxView): Record<string, string> {
       runtimeHandler: record.spec.runtimeHandler,
       cniResult: record.network?.result ?? null,
       config: record.spec,
+      // As containerd's info: what UpdatePodSandboxResources last reported.
+      overhead: record.podResources?.overhead ?? null,
+      resources: record.podResources?.resources ?? null,
     }),
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { PodRuntime } from '../runtime/pods.js';
 import { nowNs } from '../runtime/time.js';
+import { containerStatusToCri } from './container-convert.js';
 import type { UnaryHandler } from './instrument.js';
 import { podSandboxInfo, podSandboxStatusToCri, podSandboxToCri, requireId, sandboxFilterFromCri, sandboxSpecFromCri } from './pod-convert.js';
 import type {
@@ -38,14 +39,23 @@ export function sandboxHandlers(pods: PodRuntime): Record<string, UnaryHandler> 
       return {};
     },
 
+    /**
+     * With the statuses of all the pod's containers and the time they were read, which
+     * the kubelet's evented PLEG takes instead of asking ContainerStatus one by one: it
+     * uses them whenever `timestamp` is set, so the two always go together (containerd
+     * 2.0 once sent the timestamp alone and the kubelet saw pods without containers).
+     * The time is taken before reading, so an event the kubelet got meanwhile is newer.
+     */
     PodSandboxStatus: async (req: PodSandboxStatusRequest__Output): Promise<PodSandboxStatusResponse> => {
-      const view = await pods.sandboxStatus(requireId(req.pod_sandbox_id, 'pod_sandbox_id'));
+      const id = requireId(req.pod_sandbox_id, 'pod_sandbox_id');
+      const timestamp = nowNs();
+      const view = await pods.sandboxStatus(id);
+      const containers = await pods.listContainers({ sandboxId: view.record.id });
       return {
         status: podSandboxStatusToCri(view),
         info: req.verbose ? podSandboxInfo(view) : {},
-        // Only the evented PLEG reads these, and we announce no container events.
-        containers_statuses: [],
-        timestamp: nowNs(),
+        containers_statuses: containers.map(containerStatusToCri),
+        timestamp,
       };
     },
 

@@ -3,7 +3,7 @@
  * meet Docker's. Pure, so it is tested with a table.
  */
 import type Docker from 'dockerode';
-import { nodeCapabilities, normalizeCap } from './capabilities.js';
+import { normalizeCap } from './capabilities.js';
 import { dockerLabels } from './labels.js';
 import { workloadContainerName } from './naming.js';
 import { clampOomScoreAdj } from './oom.js';
@@ -55,15 +55,17 @@ function securityOpts(spec: ContainerSpec, readProfile: ReadProfile): string[] {
 }
 
 /**
- * Capabilities to add and drop. Privileged means "everything the node has" rather
- * than Docker's Privileged flag, which asks for capabilities the node may not have.
+ * Capabilities to add and drop. Privileged means "everything the node can grant"
+ * (`grantable`: the kernel's bounding set as far as the daemon knows it, see
+ * capabilities.ts) rather than Docker's Privileged flag, which asks for capabilities
+ * the node may not have.
  */
-function capabilities(spec: ContainerSpec): { add: string[]; drop: string[] } {
+function capabilities(spec: ContainerSpec, grantable: string[]): { add: string[]; drop: string[] } {
   const s = spec.security;
   const add = s.capAdd.map(normalizeCap);
   const drop = s.capDrop.map(normalizeCap);
   if (s.privileged || add.includes('ALL')) {
-    return { add: nodeCapabilities().filter((c) => !drop.includes(c)), drop: drop.filter((c) => c !== 'ALL') };
+    return { add: grantable.filter((c) => !drop.includes(c)), drop: drop.filter((c) => c !== 'ALL') };
   }
   return { add, drop };
 }
@@ -83,12 +85,13 @@ export function containerCreateOptions(
   sandbox: SandboxRecord,
   readProfile: ReadProfile,
   instance: string,
+  grantableCaps: string[],
 ): Docker.ContainerCreateOptions {
   const md = sandbox.spec.metadata;
   const pause = sandbox.pauseContainerId;
   const ns = spec.security.namespaces;
   const hostNetwork = sandbox.spec.namespaces.network === 'node';
-  const caps = capabilities(spec);
+  const caps = capabilities(spec, grantableCaps);
   const r = spec.resources;
   const privileged = spec.security.privileged;
   return {

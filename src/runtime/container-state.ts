@@ -35,6 +35,16 @@ export function liveState(state: Docker.ContainerInspectInfo['State']): Containe
   };
 }
 
+/**
+ * An exited container for which Docker sent an `oom` event ended by the OOM killer,
+ * whatever its inspect says: dockerd 20.10 sets State.OOMKilled only when containerd's
+ * OOM event reaches it before the exit event, and under load it often does not (critest's
+ * OOM spec then saw "Error"). containerd's CRI likewise keeps OOMKilled once it saw one.
+ */
+export function afterOomEvent(state: ContainerLiveState): ContainerLiveState {
+  return state.state === 'exited' ? { ...state, reason: 'OOMKilled' } : state;
+}
+
 export const UNKNOWN_STATE: ContainerLiveState = {
   state: 'unknown',
   startedAt: '0',

@@ -6,11 +6,13 @@ import { readFileSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { GrantableCapabilities } from './capabilities.js';
 import { containerCreateOptions, containerLogPath } from './container-config.js';
 import { UNKNOWN_STATE } from './container-state.js';
 import { dockerMessage, dockerStatus, fromDocker, ignoreGoneOrDone } from './docker-errors.js';
 import type { JsonStore } from './json-store.js';
 import { LABEL_MANAGED, matchesSelector } from './labels.js';
+import { workloadContainerName } from './naming.js';
 import type { LiveView } from './live-view.js';
 import { DOCKER_LOG_CONFIG, type LogManager } from './logs/index.js';
 import { checkRealParentInside } from './safe-path.js';
@@ -27,6 +29,8 @@ export interface ContainerDeps {
   logger: Logger;
   /** Writes CRI log files; absent in code that never starts containers. */
   logs?: LogManager;
+  /** What privileged containers may ask Docker for; learns the daemon's gaps from its refusals. */
+  capabilities: GrantableCapabilities;
 }
 
 async function imageId(docker: Docker, image: string): Promise<string> {
@@ -69,19 +73,23 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
   const logPath = containerLogPath(sandbox, spec);
   if (logPath) await checkRealParentInside(sandbox.spec.logDirectory, logPath, 'log file');
   const ref = await imageId(deps.docker, spec.image);
-  const options = containerCreateOptions(spec, sandbox, (path) => {
+  const readProfile = (path: string): string => {
     try {
       return readFileSync(path, 'utf8');
     } catch (err) {
       throw new InvalidArgumentError(`seccomp localhost profile ${path}: ${(err as Error).message}`);
     }
-  }, deps.instance);
-  // Our log writer reads Docker's json-file copy (timestamps, `since`), whatever the daemon's default driver.
-  options.HostConfig = { ...options.HostConfig, LogConfig: DOCKER_LOG_CONFIG };
-  await clearNameConflict(deps, options.name!);
+  };
+  const build = (grantable: string[]): Docker.ContainerCreateOptions => {
+    const options = containerCreateOptions(spec, sandbox, readProfile, deps.instance, grantable);
+    // Our log writer reads Docker's json-file copy (timestamps, `since`), whatever the daemon's default driver.
+    options.HostConfig = { ...options.HostConfig, LogConfig: DOCKER_LOG_CONFIG };
+    return options;
+  };
+  await clearNameConflict(deps, workloadContainerName(spec.name, sandbox.spec.metadata, spec.attempt));
   let created: Docker.Container;
   try {
-    created = await deps.docker.createContainer(options);
+    created = await deps.capabilities.create(build, (options) => deps.docker.createContainer(options));
   } catch (err) {
     throw fromDocker(err, `CreateContainer ${spec.name}: Docker refused it`);
   }
@@ -154,9 +162,21 @@ export async function removeContainer(deps: ContainerDeps, id: string): Promise<
   await deps.store.delete(record.id);
 }
 
+/** The longest a status waits for an exited container's log to be complete (see LogManager.settled). */
+export const LOG_SETTLE_MS = 5000;
+
+/** The live state, and for an exited container only once its log holds all its output. */
+async function liveState(deps: ContainerDeps, id: string): Promise<ContainerView['live']> {
+  const live = deps.live.get(id) ?? UNKNOWN_STATE;
+  if (live.state !== 'exited' || !deps.logs) return live;
+  await deps.logs.settled(id, LOG_SETTLE_MS);
+  // Read again: an event handled meanwhile (a late `oom`) may have changed it.
+  return deps.live.get(id) ?? UNKNOWN_STATE;
+}
+
 export async function containerStatus(deps: ContainerDeps, id: string): Promise<ContainerView> {
   const record = mustGet(deps, id);
-  return { record, live: deps.live.get(record.id) ?? UNKNOWN_STATE };
+  return { record, live: await liveState(deps, record.id) };
 }
 
 /** An exact id, or a prefix that names exactly one of `ids`; an ambiguous prefix lists nothing (as containerd). */
@@ -177,10 +197,7 @@ export async function listContainers(deps: ContainerDeps, filter: ContainerFilte
     records = records.filter((r) => r.sandboxId === sandboxId);
   }
   records = records.filter((r) => matchesSelector(r.spec.labels, filter.labelSelector));
-  const views = records.map((record): ContainerView => ({
-    record,
-    live: deps.live.get(record.id) ?? UNKNOWN_STATE,
-  }));
+  const views = await Promise.all(records.map(async (record): Promise<ContainerView> => ({ record, live: await liveState(deps, record.id) })));
   return filter.state ? views.filter((v) => v.live.state === filter.state) : views;
 }
 

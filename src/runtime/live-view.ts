@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type Docker from 'dockerode';
 import type { Logger } from '../logger.js';
-import { liveState } from './container-state.js';
+import { afterOomEvent, liveState } from './container-state.js';
 import { dockerStatus } from './docker-errors.js';
 import { DockerEventSource, type DockerContainerEvent } from './docker-events.js';
 import { managedFilter } from './labels.js';
@@ -19,6 +19,8 @@ export class LiveView {
   /** Per id, the sequence number of the newest inspect applied: an older answer never wins. */
   private readonly applied = new Map<string, number>();
   private seq = 0;
+  /** Containers Docker sent an `oom` event for (see afterOomEvent). */
+  private readonly oomKilled = new Set<string>();
   /** Events are handled one at a time, so subscribers see them in Docker's order. */
   private eventChain: Promise<void> = Promise.resolve();
   private readonly events: DockerEventSource;
@@ -94,20 +96,28 @@ export class LiveView {
     }
     if ((this.applied.get(id) ?? 0) > mySeq) return this.states.get(id);
     this.applied.set(id, mySeq);
+    if (state && this.oomKilled.has(id)) state = afterOomEvent(state);
     if (state) this.states.set(id, state);
-    else this.states.delete(id);
+    else {
+      this.states.delete(id);
+      this.oomKilled.delete(id);
+    }
     return state;
   }
 
   forget(id: string): void {
     this.states.delete(id);
+    this.oomKilled.delete(id);
     this.applied.set(id, ++this.seq);
   }
 
   private async onEvent(event: DockerContainerEvent): Promise<void> {
     try {
       if (event.action === 'destroy') this.forget(event.id);
-      else await this.refresh(event.id);
+      else {
+        if (event.action === 'oom') this.oomKilled.add(event.id);
+        await this.refresh(event.id);
+      }
     } catch (err) {
       this.logger.warn({ id: event.id, err: (err as Error).message }, 'cannot refresh container after event');
     }

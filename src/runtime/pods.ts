@@ -12,6 +12,7 @@ import * as containers from './containers.js';
 import { JsonStore } from './json-store.js';
 import { LiveView } from './live-view.js';
 import { adoptOrphans } from './adopt.js';
+import { GrantableCapabilities } from './capabilities.js';
 import type { DockerContainerEvent } from './docker-events.js';
 import { toPodEvent, type PodEvent } from './pod-events.js';
 import type { PodNetwork } from './pod-network.js';
@@ -20,9 +21,10 @@ import { listSandboxes, sandboxView } from './sandbox-query.js';
 import { runSandbox } from './sandbox-run.js';
 import { removeSandbox, stopSandbox, type PodContainers } from './sandbox-teardown.js';
 import { execSync, type ExecSyncResult } from './exec-sync.js';
+import { nowNs } from './time.js';
 import { LogManager } from './logs/index.js';
 import { updateContainerResources, type ResourcesUpdate } from './update-resources.js';
-import type { ContainerRecord, ContainerSpec, SandboxRecord, SandboxSpec } from './types.js';
+import type { ContainerRecord, ContainerSpec, PodResources, SandboxRecord, SandboxSpec } from './types.js';
 import type { ContainerFilter, ContainerView, SandboxFilter, SandboxView } from './views.js';
 
 export interface PodRuntime {
@@ -46,6 +48,15 @@ export interface PodRuntime {
   reopenContainerLog(id: string): Promise<void>;
 }
 
+/**
+ * UpdatePodSandboxResources. Kept apart from PodRuntime: only the CRI handler of that
+ * RPC needs it.
+ */
+export interface SandboxResourcesRecorder {
+  /** Records the pod-level resources the kubelet has set on the pod's cgroup; NOT_FOUND for an unknown sandbox. */
+  updateSandboxResources(id: string, update: Omit<PodResources, 'updatedAt'>): Promise<SandboxRecord>;
+}
+
 export interface PodRuntimeOptions {
   docker: Docker;
   network: PodNetwork;
@@ -54,9 +65,11 @@ export interface PodRuntimeOptions {
   /** Pulls the pause image when RunPodSandbox finds it missing (see images/ensure-image.ts). */
   ensureImage?: EnsureImage;
   logger: Logger;
+  /** What privileged containers may ask Docker for; tests give a fake kernel's bounding set. */
+  capabilities?: GrantableCapabilities;
 }
 
-export class DockerPodRuntime implements PodRuntime {
+export class DockerPodRuntime implements PodRuntime, SandboxResourcesRecorder {
   private readonly sandboxes: JsonStore<SandboxRecord>;
   private readonly sandboxLocks = new KeyedMutex();
   private readonly containerLocks = new KeyedMutex();
@@ -77,6 +90,7 @@ export class DockerPodRuntime implements PodRuntime {
       store: new JsonStore(join(opts.stateDir, 'containers'), opts.logger),
       logger: opts.logger,
       logs: new LogManager({ docker: opts.docker, logger: opts.logger.child({ component: 'logs' }), stateDir: opts.stateDir }),
+      capabilities: opts.capabilities ?? new GrantableCapabilities(undefined, opts.logger.child({ component: 'capabilities' })),
     };
   }
 
@@ -175,6 +189,21 @@ export class DockerPodRuntime implements PodRuntime {
   async removeSandbox(id: string): Promise<void> {
     await this.withSandbox(id, async (record) => {
       if (record) await removeSandbox(this.teardownDeps(), record);
+    });
+  }
+
+  /**
+   * The pod's cgroup (cgroup_parent) belongs to the kubelet, which has already written
+   * the new values when it calls (the CRI says so), and Docker has no API on a parent
+   * cgroup; the containers' own limits come with UpdateContainerResources. So this
+   * records what the pod now has, for PodSandboxStatus, and changes no cgroup.
+   */
+  async updateSandboxResources(id: string, update: Omit<PodResources, 'updatedAt'>): Promise<SandboxRecord> {
+    return this.withSandbox(id, async (record) => {
+      if (!record) throw new NotFoundError(`pod sandbox "${id}" not found`);
+      const next: SandboxRecord = { ...record, podResources: { ...update, updatedAt: nowNs() } };
+      await this.sandboxes.put(next);
+      return next;
     });
   }
 

@@ -3,6 +3,7 @@
  * running pause container, an attached network and a state file, or nothing of it
  * is left (no container, no IP, no veth, no file).
  */
+import { hostname as nodeHostname } from 'node:os';
 import type Docker from 'dockerode';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, ShimError, codeOf, errorMessage, type ShimErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -75,6 +76,14 @@ async function checkRuntimeHandler(docker: Docker, handler: string): Promise<voi
   }
 }
 
+/**
+ * The pod's hostname: the one asked for, else the node's own, as containerd does. (The
+ * pod name is no fallback: critest's run to ~100 bytes, beyond what the kernel holds.)
+ */
+export function podHostnameOf(spec: SandboxSpec): string {
+  return spec.hostname || nodeHostname();
+}
+
 function pauseCreateOptions(id: string, spec: SandboxSpec, image: string, instance: string, createdAt: string): Docker.ContainerCreateOptions {
   const hostNetwork = spec.namespaces.network === 'node';
   const md = spec.metadata;
@@ -82,7 +91,8 @@ function pauseCreateOptions(id: string, spec: SandboxSpec, image: string, instan
     name: sandboxContainerName(md, md.attempt),
     Image: image,
     // With the host's network the pod also has the host's name: Docker refuses both.
-    Hostname: hostNetwork ? undefined : spec.hostname || md.name,
+    // Containers joined to this network namespace get the same name from Docker.
+    Hostname: hostNetwork ? undefined : podHostnameOf(spec),
     Labels: {
       ...dockerLabels(
         { instance, kind: 'sandbox', sandboxId: id, podName: md.name, podNamespace: md.namespace, podUid: md.uid, logPath: spec.logDirectory },
@@ -178,7 +188,7 @@ export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec, id: st
       record.ips = attached.ips;
       record.network = { attached: true, ifName: attached.ifName, result: attached.result };
       await step('writing /etc/hosts', () =>
-        writePodFile(inspect.HostsPath, renderHosts(spec.hostname || spec.metadata.name, attached.ips)),
+        writePodFile(inspect.HostsPath, renderHosts(podHostnameOf(spec), attached.ips)),
       );
       crashPoint('run:after-hosts');
     }

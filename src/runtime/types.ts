@@ -2,6 +2,7 @@
  * What the runtime layer needs to know about pods and containers, in its own terms.
  * src/cri converts CRI messages to and from these; nothing here knows gRPC.
  */
+import type { ResourcesUpdate } from './update-resources.js';
 
 /** Whose namespace a pod or container uses (CRI NamespaceMode). */
 export type NamespaceMode = 'pod' | 'container' | 'node' | 'target';
@@ -43,6 +44,17 @@ export interface SandboxSpec {
 
 export type SandboxState = 'ready' | 'notready';
 
+/**
+ * Pod-level resources the kubelet last reported through UpdatePodSandboxResources,
+ * after it had set the pod's cgroup itself. Fields at 0 / "" were not given.
+ */
+export interface PodResources {
+  overhead: ResourcesUpdate | null;
+  resources: ResourcesUpdate | null;
+  /** Unix time in nanoseconds of the update, as a decimal string. */
+  updatedAt: string;
+}
+
 /** One sandbox as the shim remembers it (state dir, one JSON file each). */
 export interface SandboxRecord {
   id: string;
@@ -56,6 +68,8 @@ export interface SandboxRecord {
   ips: string[];
   /** What CNI DEL needs even when the pause container is gone. */
   network: { attached: boolean; ifName: string; result: unknown } | null;
+  /** Absent until the kubelet first calls UpdatePodSandboxResources. */
+  podResources?: PodResources;
 }
 
 export interface Mount {

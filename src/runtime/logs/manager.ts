@@ -211,6 +211,20 @@ export class LogManager {
     this.writers.clear();
   }
 
+  /**
+   * Resolves once the writer of a container that has exited has copied all of its
+   * output, or after `timeoutMs`: the CRI reports a container exited only with its log
+   * complete (containerd waits for the container's IO before it records the exit), and
+   * readers such as critest read the file as soon as they see the exit.
+   */
+  async settled(id: string, timeoutMs: number): Promise<void> {
+    const writer = this.writers.get(id);
+    if (!writer?.following) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([writer.wait(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
   /** Waits for every writer's copy loop to end (tests). */
   async idle(): Promise<void> {
     await Promise.all([...this.writers.values()].map((w) => w.wait()));

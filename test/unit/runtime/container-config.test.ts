@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { nodeCapabilities } from '../../../src/runtime/capabilities.js';
 import { containerCreateOptions } from '../../../src/runtime/container-config.js';
 import type { ContainerSpec, SandboxRecord } from '../../../src/runtime/types.js';
 
@@ -65,13 +64,16 @@ function spec(over: Partial<ContainerSpec> = {}, security: Partial<ContainerSpec
   };
 }
 
+/** What the node can grant, as capabilities.ts would compute it (here: no SYS_RESOURCE). */
+const GRANTABLE = ['CHOWN', 'NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'];
+
 const noProfile = (p: string): string => {
   throw new Error(`unexpected profile read ${p}`);
 };
 
 describe('containerCreateOptions', () => {
   it('joins the pause container network and IPC, names by the kubelet scheme', () => {
-    const o = containerCreateOptions(spec(), sandbox, noProfile, '/s');
+    const o = containerCreateOptions(spec(), sandbox, noProfile, '/s', GRANTABLE);
     expect(o.name).toBe('k8s_app_web_ns_u1_1');
     expect(o.HostConfig).toMatchObject({ NetworkMode: 'container:pause1', IpcMode: 'container:pause1', PidMode: '', CgroupParent: '/kubepods/pod-u1' });
     expect(o.Labels).toMatchObject({
@@ -88,7 +90,7 @@ describe('containerCreateOptions', () => {
     ['container', ''],
     ['target', 'container:other'],
   ] as const)('pid namespace %s → PidMode %s', (pid, mode) => {
-    const o = containerCreateOptions(spec({}, { namespaces: { pid, ipc: 'pod', network: 'pod', targetId: 'other' } }), sandbox, noProfile, '/s');
+    const o = containerCreateOptions(spec({}, { namespaces: { pid, ipc: 'pod', network: 'pod', targetId: 'other' } }), sandbox, noProfile, '/s', GRANTABLE);
     expect(o.HostConfig!.PidMode).toBe(mode);
   });
 
@@ -98,12 +100,13 @@ describe('containerCreateOptions', () => {
       sandbox,
       noProfile,
       '/s',
+      GRANTABLE,
     );
     expect(o).toMatchObject({ Entrypoint: ['sh'], Cmd: ['-c', 'x'], Env: ['A=b=c'], WorkingDir: '/w', Tty: true, OpenStdin: true, StdinOnce: true });
   });
 
   it('leaves Entrypoint and Cmd to the image when not given', () => {
-    const o = containerCreateOptions(spec(), sandbox, noProfile, '/s');
+    const o = containerCreateOptions(spec(), sandbox, noProfile, '/s', GRANTABLE);
     expect(o.Entrypoint).toBeUndefined();
     expect(o.Cmd).toBeUndefined();
   });
@@ -120,6 +123,7 @@ describe('containerCreateOptions', () => {
       sandbox,
       noProfile,
       '/s',
+      GRANTABLE,
     );
     expect(o.HostConfig!.Binds).toEqual(['/h/a:/a:ro', '/h/b:/b:rw,rslave', '/h/c:/c:rw,rshared']);
   });
@@ -130,6 +134,7 @@ describe('containerCreateOptions', () => {
       sandbox,
       noProfile,
       '/s',
+      GRANTABLE,
     );
     expect(o.HostConfig).toMatchObject({ CpuPeriod: 100000, CpuQuota: 20000, CpuShares: 256, Memory: 64 << 20, CpusetCpus: '0' });
     expect(o.HostConfig!.OomScoreAdj).toBeGreaterThanOrEqual(-999);
@@ -142,7 +147,7 @@ describe('containerCreateOptions', () => {
     [{ runAsUser: 0 }, '0'],
     [{}, undefined],
   ])('user %j → %s', (sec, user) => {
-    expect(containerCreateOptions(spec({}, sec), sandbox, noProfile, '/s').User).toBe(user);
+    expect(containerCreateOptions(spec({}, sec), sandbox, noProfile, '/s', GRANTABLE).User).toBe(user);
   });
 
   it('maps security options: no_new_privs, seccomp, masked/readonly paths, groups, readonly rootfs', () => {
@@ -158,6 +163,7 @@ describe('containerCreateOptions', () => {
       sandbox,
       () => '{"defaultAction":"SCMP_ACT_ALLOW"}',
       '/s',
+      GRANTABLE,
     );
     expect(o.HostConfig).toMatchObject({
       SecurityOpt: ['no-new-privileges', 'seccomp={"defaultAction":"SCMP_ACT_ALLOW"}'],
@@ -166,23 +172,24 @@ describe('containerCreateOptions', () => {
       GroupAdd: ['5', '6'],
       ReadonlyRootfs: true,
     });
-    expect(containerCreateOptions(spec({}, { seccomp: { kind: 'unconfined' } }), sandbox, noProfile, '/s').HostConfig!.SecurityOpt).toEqual(['seccomp=unconfined']);
+    expect(containerCreateOptions(spec({}, { seccomp: { kind: 'unconfined' } }), sandbox, noProfile, '/s', GRANTABLE).HostConfig!.SecurityOpt).toEqual(['seccomp=unconfined']);
   });
 
   it('privileged and cap_add ALL grant what the node has, not more', () => {
-    const o = containerCreateOptions(spec({}, { privileged: true }), sandbox, noProfile, '/s');
-    expect(o.HostConfig!.CapAdd).toEqual(nodeCapabilities());
+    const o = containerCreateOptions(spec({}, { privileged: true }), sandbox, noProfile, '/s', GRANTABLE);
+    expect(o.HostConfig!.CapAdd).toEqual(GRANTABLE);
     expect(o.HostConfig!.MaskedPaths).toEqual([]);
-    const all = containerCreateOptions(spec({}, { capAdd: ['ALL'], capDrop: ['NET_RAW'] }), sandbox, noProfile, '/s');
+    const all = containerCreateOptions(spec({}, { capAdd: ['ALL'], capDrop: ['NET_RAW'] }), sandbox, noProfile, '/s', GRANTABLE);
     expect(all.HostConfig!.CapAdd).not.toContain('NET_RAW');
     expect(all.HostConfig!.CapAdd).not.toContain('ALL');
-    const some = containerCreateOptions(spec({}, { capAdd: ['CAP_NET_ADMIN'], capDrop: ['ALL'] }), sandbox, noProfile, '/s');
+    expect(all.HostConfig!.CapAdd).toEqual(['CHOWN', 'NET_ADMIN', 'SYS_ADMIN']);
+    const some = containerCreateOptions(spec({}, { capAdd: ['CAP_NET_ADMIN'], capDrop: ['ALL'] }), sandbox, noProfile, '/s', GRANTABLE);
     expect(some.HostConfig).toMatchObject({ CapAdd: ['NET_ADMIN'], CapDrop: ['ALL'] });
   });
 
   it('uses the host network for a host-network pod', () => {
     const host = { ...sandbox, spec: { ...sandbox.spec, namespaces: { network: 'node' as const, pid: 'container' as const, ipc: 'node' as const } } };
-    const o = containerCreateOptions(spec(), host, noProfile, '/s');
+    const o = containerCreateOptions(spec(), host, noProfile, '/s', GRANTABLE);
     expect(o.HostConfig).toMatchObject({ NetworkMode: 'host', IpcMode: 'host' });
   });
 });
