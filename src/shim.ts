@@ -20,6 +20,7 @@ import { StreamingServer } from './streaming/index.js';
 import { eventsHandlers } from './cri/events-handlers.js';
 import { statsHandlers } from './cri/stats-handlers.js';
 import { StatsService } from './runtime/stats/service.js';
+import { eventLoopDelay } from './event-loop-delay.js';
 
 export interface RunningShim {
   socketPath: string;
@@ -66,6 +67,7 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
     },
     imageHandlers: imageServiceHandlers({ config, docker, logger }),
   });
+  eventLoopDelay.start();
   try {
     await streaming.start();
     await server.start();

@@ -7,6 +7,7 @@ import type { ShimConfig } from '../config.js';
 import { dockerHealth } from '../runtime/docker.js';
 import { packageVersion } from '../paths.js';
 import { UnavailableError } from '../errors.js';
+import { eventLoopDelay } from '../event-loop-delay.js';
 import type { UnaryHandler } from './instrument.js';
 
 export const RUNTIME_NAME = 'cri-shim';
@@ -84,6 +85,10 @@ export function runtimeInfoHandlers(deps: RuntimeInfoDeps): Record<string, Unary
             docker: JSON.stringify(docker),
             cni: JSON.stringify(net),
             socket: JSON.stringify(deps.config.listen),
+            // Recent 5 s windows of event-loop delay and the process's memory: what a
+            // stalled or bloated shim looks like from outside (bench/load.mjs reads them).
+            eventLoopDelay: JSON.stringify(eventLoopDelay.snapshot()),
+            memory: JSON.stringify(process.memoryUsage()),
           }
         : {};
       return {
