@@ -259,6 +259,7 @@ async function shimCycle(shim, cycle, loop) {
     f.firstError[what] ??= err.details ?? err.message;
   };
   const pods = [];
+  const apps = [];
   const running = [];
   let stopLoad = false;
   const loadLoops = [
@@ -323,6 +324,7 @@ async function shimCycle(shim, cycle, loop) {
     });
     await call('StartContainer', { container_id: cid });
     f.workload.push(now() - t0);
+    apps[i] = cid;
     running.push(cid);
   });
   const tUp = Date.now();
@@ -337,7 +339,7 @@ async function shimCycle(shim, cycle, loop) {
   await loop.poll();
   const teardownMs = await pool(n, opts.workers, async (i) => {
     const t0 = now();
-    running.splice(running.indexOf(pods[i]), 1);
+    running.splice(running.indexOf(apps[i]), 1);
     await call('StopPodSandbox', { pod_sandbox_id: pods[i] });
     await call('RemovePodSandbox', { pod_sandbox_id: pods[i] });
     f.teardown.push(now() - t0);
