@@ -73,12 +73,19 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
   }, deps.instance);
   // Our log writer reads Docker's json-file copy (timestamps, `since`), whatever the daemon's default driver.
   options.HostConfig = { ...options.HostConfig, LogConfig: DOCKER_LOG_CONFIG };
-  await clearNameConflict(deps, options.name!);
   let created: Docker.Container;
   try {
     created = await deps.docker.createContainer(options);
   } catch (err) {
-    throw fromDocker(err, `CreateContainer ${spec.name}: Docker refused it`);
+    // A taken name comes back as 409 from the create itself: only then look for the
+    // leftover of an earlier attempt (a list call saved on every ordinary create).
+    if (dockerStatus(err) !== 409) throw fromDocker(err, `CreateContainer ${spec.name}: Docker refused it`);
+    await clearNameConflict(deps, options.name!);
+    try {
+      created = await deps.docker.createContainer(options);
+    } catch (retryErr) {
+      throw fromDocker(retryErr, `CreateContainer ${spec.name}: Docker refused it`);
+    }
   }
   const record: ContainerRecord = {
     id: created.id,
@@ -134,6 +141,8 @@ export async function stopContainer(deps: ContainerDeps, id: string, timeoutSeco
   // Only our own containers: an id we never created may belong to someone else on this dockerd.
   const record = deps.store.resolve(id);
   if (!record) return;
+  // Seen to exit already (an earlier Stop refreshed the view, or Docker's die event did): nothing to stop.
+  if (deps.live.get(record.id)?.state === 'exited') return;
   await ignoreGoneOrDone(deps.docker.getContainer(record.id).stop({ t: Math.max(0, Math.floor(timeoutSeconds)) }));
   await deps.live.refresh(record.id);
 }

@@ -82,7 +82,7 @@ export class LiveView {
    * reconcile corrects the view).
    */
   async refresh(id: string): Promise<ContainerLiveState | undefined> {
-    const mySeq = ++this.seq;
+    const mySeq = this.mark();
     let state: ContainerLiveState | undefined;
     try {
       state = liveState((await this.docker.getContainer(id).inspect()).State);
@@ -92,8 +92,26 @@ export class LiveView {
         return this.states.get(id);
       }
     }
-    if ((this.applied.get(id) ?? 0) > mySeq) return this.states.get(id);
-    this.applied.set(id, mySeq);
+    return this.apply(id, state, mySeq);
+  }
+
+  /**
+   * A sequence number to take just before an inspect whose answer is then given to
+   * `observe`: a caller that already inspected a container (RunPodSandbox) saves the
+   * second inspect a refresh would cost, and anything read after the mark still wins.
+   */
+  mark(): number {
+    return ++this.seq;
+  }
+
+  /** Records what an inspect issued after `mark()` returned `seq` said. */
+  observe(id: string, state: Docker.ContainerInspectInfo['State'], seq: number): void {
+    this.apply(id, liveState(state), seq);
+  }
+
+  private apply(id: string, state: ContainerLiveState | undefined, seq: number): ContainerLiveState | undefined {
+    if ((this.applied.get(id) ?? 0) > seq) return this.states.get(id);
+    this.applied.set(id, seq);
     if (state) this.states.set(id, state);
     else this.states.delete(id);
     return state;

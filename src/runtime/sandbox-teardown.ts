@@ -31,14 +31,21 @@ export async function stopSandbox(deps: SandboxTeardownDeps, record: SandboxReco
   // 1. Workloads first: they use the network we are about to take away.
   await deps.containers.stopAll(record.id);
   // 2. CNI DEL while the namespace may still exist (plugins clean up inside it too).
+  // Without its network the pod is not ready whatever the pause container does, so
+  // both facts go to disk in one write.
   if (record.network?.attached) {
     await deps.network.detach(attachmentOf(record));
     record.network = { ...record.network, attached: false };
+    record.state = 'notready';
     await deps.store.put(record);
   }
-  // 3. The pause container; gone already is fine.
-  await ignoreGoneOrDone(deps.docker.getContainer(record.pauseContainerId).stop({ t: 0 }));
-  await deps.live.refresh(record.pauseContainerId);
+  // 3. The pause container; gone already is fine. One the live view saw exit (our own
+  // earlier Stop, or its death) needs no Docker call: RemovePodSandbox after
+  // StopPodSandbox, the kubelet's order, then costs only the removals.
+  if (deps.live.get(record.pauseContainerId)?.state !== 'exited') {
+    await ignoreGoneOrDone(deps.docker.getContainer(record.pauseContainerId).stop({ t: 0 }));
+    await deps.live.refresh(record.pauseContainerId);
+  }
   if (record.state !== 'notready') {
     record.state = 'notready';
     await deps.store.put(record);
