@@ -35,7 +35,7 @@ const BUSYBOX = 'localhost/cri-shim/busybox:1.0';
 const BRIDGE = 'crload0';
 const SUBNET = '10.88.140.0/22';
 /** The flags hack/run-shim.sh runs the shim with (keep the two in step; the README says why). */
-const RUN_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=256'];
+const RUN_FLAGS = ['--max-semi-space-size=1'];
 
 function parseArgs(argv) {
   const o = { pods: 110, workers: 5, hold: 20, cycles: 1, raw: true, cpuProf: '', logLevel: 'info', nodeFlags: RUN_FLAGS };
