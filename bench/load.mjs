@@ -113,6 +113,16 @@ function rssMb(pid) {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** The shim's process-runner helper (src/process-runner), a child running helper.js. */
+function helperPid(shimPid) {
+  try {
+    for (const pid of execFileSync('pgrep', ['-P', String(shimPid)], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('helper.js')) return Number(pid);
+    }
+  } catch {}
+  return undefined;
+}
+
 // ---------- raw path ----------
 async function rawCycle(n, workers) {
   const docker = createDockerClient('/var/run/docker.sock');
@@ -331,6 +341,8 @@ async function shimCycle(shim, cycle, loop) {
   const marks = { relist: f.relist.length, exec: f.exec.length, stats: f.stats.length };
   await sleep(opts.hold * 1000);
   const rssUp = rssMb(shim.pid);
+  const helper = helperPid(shim.pid);
+  const helperRssUp = helper ? rssMb(helper) : NaN;
   const tHoldEnd = Date.now();
   // Only what was answered while all N pods were up.
   const relistUp = f.relist.slice(marks.relist);
@@ -352,7 +364,7 @@ async function shimCycle(shim, cycle, loop) {
   await loop.poll();
   const loopUp = loop.between(tUp, tHoldEnd + 5000);
   const loopAll = loop.between(tStart, Date.now());
-  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, relistUp, execUp, statsUp, loopUp, loopAll };
+  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, helperRssUp, relistUp, execUp, statsUp, loopUp, loopAll };
 }
 
 // ---------- report ----------
@@ -390,6 +402,7 @@ function table(raw, shimCycles) {
   row('RSS idle MB', NaN, s.rssIdle, '<= 70 MB', s.rssIdle <= 70);
   row(`RSS with ${n} pods MB`, NaN, Math.max(...shimCycles.map((c) => c.rssUp)), '<= 100 MB', Math.max(...shimCycles.map((c) => c.rssUp)) <= 100);
   row('RSS after teardown MB', NaN, s.rssAfter, '', undefined);
+  row(`  + process-runner helper RSS with ${n} pods MB`, NaN, s.helperRssUp, '', undefined);
   if (shimCycles.length > 1) {
     const after = shimCycles.map((c) => c.rssAfter);
     lines.push(`RSS after each cycle MB: ${after.map((x) => x.toFixed(1)).join(' / ')}; at ${n} pods: ${shimCycles.map((c) => c.rssUp.toFixed(1)).join(' / ')}`);
