@@ -38,29 +38,25 @@ export interface ProcessOutcome {
 }
 
 export async function runLocal(req: ProcessRequest): Promise<ProcessOutcome> {
-  const started = await spawnWithRetry(req);
-  if ('spawnError' in started) return { stdout: '', stderr: '', exitCode: null, signal: null, timedOut: false, spawnError: started.spawnError };
-  return collect(started.child, req);
-}
-
-async function spawnWithRetry(req: ProcessRequest): Promise<{ child: ChildProcess } | { spawnError: { message: string; code?: string } }> {
   for (let attempt = 0; ; attempt++) {
+    let child: ChildProcess;
     try {
-      return {
-        child: spawn(req.file, req.args, {
-          ...(req.env ? { env: req.env } : {}),
-          stdio: ['pipe', 'pipe', 'pipe'],
-          detached: req.detached,
-        }),
-      };
+      child = spawn(req.file, req.args, {
+        ...(req.env ? { env: req.env } : {}),
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: req.detached,
+      });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ETXTBSY' && attempt < req.busyRetries) {
         await sleep(req.busyDelayMs * (attempt + 1));
         continue;
       }
-      return { spawnError: { message: (err as Error).message, ...(code ? { code } : {}) } };
+      return { stdout: '', stderr: '', exitCode: null, signal: null, timedOut: false, spawnError: { message: (err as Error).message, ...(code ? { code } : {}) } };
     }
+    // In the same tick as the spawn: a start failure (ENOENT, EACCES) is emitted on the
+    // next tick, and an 'error' with no listener would end the whole process.
+    return collect(child, req);
   }
 }
 
