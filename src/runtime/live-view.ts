@@ -18,6 +18,10 @@ export class LiveView {
   private readonly states = new Map<string, ContainerLiveState>();
   /** Per id, the sequence number of the newest inspect applied: an older answer never wins. */
   private readonly applied = new Map<string, number>();
+  /** Per id, when (Unix ms) the inspect behind the state we hold was issued. */
+  private readonly readAt = new Map<string, number>();
+  /** Sequence number → when it was taken (Unix ms), while its inspect is in flight. */
+  private readonly markedAt = new Map<number, number>();
   private seq = 0;
   /** Events are handled one at a time, so subscribers see them in Docker's order. */
   private eventChain: Promise<void> = Promise.resolve();
@@ -88,6 +92,7 @@ export class LiveView {
       state = liveState((await this.docker.getContainer(id).inspect()).State);
     } catch (err) {
       if (dockerStatus(err) !== 404) {
+        this.markedAt.delete(mySeq);
         this.logger.warn({ id, err: (err as Error).message }, 'cannot read container state from dockerd');
         return this.states.get(id);
       }
@@ -96,12 +101,29 @@ export class LiveView {
   }
 
   /**
+   * Whether the state we hold came from an inspect issued after `event` happened: dockerd
+   * records a container's new state before it emits the event (start, die), so such an
+   * inspect already shows it. Our own operations refresh right after they act, so most
+   * events of our containers need no second inspect (one per create, start and die,
+   * which under load competed with the pod starts themselves).
+   */
+  private seenSince(event: DockerContainerEvent): boolean {
+    const at = this.readAt.get(event.id);
+    const eventMs = Number(event.timeNano) / 1e6;
+    return at !== undefined && eventMs > 0 && at > eventMs;
+  }
+
+  /**
    * A sequence number to take just before an inspect whose answer is then given to
    * `observe`: a caller that already inspected a container (RunPodSandbox) saves the
    * second inspect a refresh would cost, and anything read after the mark still wins.
    */
   mark(): number {
-    return ++this.seq;
+    const seq = ++this.seq;
+    // Marks whose inspect failed are never applied; dropping them all only costs refreshes.
+    if (this.markedAt.size > 10_000) this.markedAt.clear();
+    this.markedAt.set(seq, Date.now());
+    return seq;
   }
 
   /** Records what an inspect issued after `mark()` returned `seq` said. */
@@ -110,22 +132,30 @@ export class LiveView {
   }
 
   private apply(id: string, state: ContainerLiveState | undefined, seq: number): ContainerLiveState | undefined {
+    const at = this.markedAt.get(seq);
+    this.markedAt.delete(seq);
     if ((this.applied.get(id) ?? 0) > seq) return this.states.get(id);
     this.applied.set(id, seq);
-    if (state) this.states.set(id, state);
-    else this.states.delete(id);
+    if (state) {
+      this.states.set(id, state);
+      if (at !== undefined) this.readAt.set(id, at);
+    } else {
+      this.states.delete(id);
+      this.readAt.delete(id);
+    }
     return state;
   }
 
   forget(id: string): void {
     this.states.delete(id);
+    this.readAt.delete(id);
     this.applied.set(id, ++this.seq);
   }
 
   private async onEvent(event: DockerContainerEvent): Promise<void> {
     try {
       if (event.action === 'destroy') this.forget(event.id);
-      else await this.refresh(event.id);
+      else if (!this.seenSince(event)) await this.refresh(event.id);
     } catch (err) {
       this.logger.warn({ id: event.id, err: (err as Error).message }, 'cannot refresh container after event');
     }
