@@ -11,7 +11,9 @@
  *
  * The raw path does the same pod starts and teardowns with dockerode and our CNI engine
  * directly (create+start+inspect of the pause container, CNI ADD, create+start of the
- * workload; CNI DEL, stop and remove both), once before and once after the first shim
+ * workload; CNI DEL, stop and remove both) under the same background load served by
+ * Docker itself (a container list every second, an exec probe every 250 ms), once
+ * before and once after the first shim
  * cycle (pooled, so a drift in the machine's load hits both sides alike), and every
  * ratio compares figures taken minutes apart on the same machine. The shim runs as its own process (its RSS is its own, and
  * `--cpu-prof` can profile it); its event-loop delay comes from Status verbose info.
@@ -125,6 +127,48 @@ function helperPid(shimPid) {
 }
 
 // ---------- raw path ----------
+/** Relists and exec probes against Docker itself while the raw pods start and stop. */
+function rawLoad(docker, apps) {
+  let stop = false;
+  let k = 0;
+  const loops = [
+    (async () => {
+      while (!stop) {
+        const t = sleep(1000);
+        await docker.listContainers({ all: true, filters: { name: [`cri-shim-load-raw-${runTag}-`] } }).catch(() => undefined);
+        await t;
+      }
+    })(),
+    (async () => {
+      const inflight = new Set();
+      while (!stop) {
+        const t = sleep(250);
+        const list = apps();
+        const app = list.length ? list[k++ % list.length] : undefined;
+        if (app) {
+          const p = (async () => {
+            const exec = await app.exec({ Cmd: ['true'], AttachStdout: true, AttachStderr: true });
+            const stream = await exec.start({ Detach: false, Tty: false });
+            stream.resume();
+            await new Promise((r) => stream.on('end', r).on('close', r).on('error', r));
+            await exec.inspect();
+          })().catch(() => undefined);
+          inflight.add(p);
+          p.finally(() => inflight.delete(p));
+        }
+        await t;
+      }
+      await Promise.all(inflight);
+    })(),
+  ];
+  return {
+    stop: async () => {
+      stop = true;
+      await Promise.all(loops);
+    },
+  };
+}
+
 async function rawCycle(n, workers) {
   const docker = createDockerClient('/var/run/docker.sock');
   const cni = createCniEngine({ confDir, binDirs: ['/opt/cni/bin', '/usr/lib/cni'], cacheDir: join(dir, 'cache-raw'), watch: false });
@@ -173,8 +217,18 @@ async function rawCycle(n, workers) {
     await stopOne(0);
     pods.length = 0;
     f.dockerPause.length = f.add.length = f.sandbox.length = f.workload.length = f.teardown.length = 0;
-    const startMs = await pool(n, workers, startOne);
-    const teardownMs = await pool(n, workers, stopOne);
+    // The same background load as the shim gets, served by Docker directly: a container
+    // list every second and an exec probe every 250 ms.
+    const load = rawLoad(docker, () => pods.map((p) => p.app));
+    let startMs;
+    let teardownMs;
+    try {
+      startMs = await pool(n, workers, startOne);
+      await sleep(2000);
+      teardownMs = await pool(n, workers, stopOne);
+    } finally {
+      await load.stop();
+    }
     pods.length = 0;
     return { ...f, startMs, teardownMs };
   } finally {
