@@ -416,10 +416,11 @@ async function shimCycle(shim, cycle, loop) {
   await Promise.all(loadLoops);
   await sleep(2000);
   const rssAfter = rssMb(shim.pid);
+  const heapAfter = await call('Status', { verbose: true }).then((st) => JSON.parse(st.info.memory).heapUsed / 1048576, () => NaN);
   await loop.poll();
   const loopUp = loop.between(tUp, tHoldEnd + 5000);
   const loopAll = loop.between(tStart, Date.now());
-  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, helperRssUp, relistUp, execUp, statsUp, loopUp, loopAll };
+  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, heapAfter, helperRssUp, relistUp, execUp, statsUp, loopUp, loopAll };
 }
 
 // ---------- report ----------
@@ -461,6 +462,7 @@ function table(raw, shimCycles) {
   if (shimCycles.length > 1) {
     const after = shimCycles.map((c) => c.rssAfter);
     lines.push(`RSS after each cycle MB: ${after.map((x) => x.toFixed(1)).join(' / ')}; at ${n} pods: ${shimCycles.map((c) => c.rssUp.toFixed(1)).join(' / ')}`);
+    lines.push(`V8 heap used after each cycle MB: ${shimCycles.map((c) => c.heapAfter.toFixed(1)).join(' / ')}`);
     if (shimCycles.length >= 5) {
       const span = Math.max(...after.slice(1, 5)) - Math.min(...after.slice(1, 5));
       lines.push(`RSS spread cycles 2-5: ${span.toFixed(1)} MB (target <= 5 MB: ${span <= 5 ? 'met' : 'NOT MET'})`);
