@@ -14,12 +14,17 @@ import { DockerEventSource, type DockerContainerEvent } from './docker-events.js
 import { managedFilter } from './labels.js';
 import type { ContainerLiveState } from './types.js';
 
+/** How long a removed container's sequence number is kept against stale inspects. */
+const TOMBSTONE_MS = 60_000;
+
 export class LiveView {
   private readonly states = new Map<string, ContainerLiveState>();
   /** Per id, the sequence number of the newest inspect applied: an older answer never wins. */
   private readonly applied = new Map<string, number>();
   /** Per id, when (Unix ms) the inspect behind the state we hold was issued. */
   private readonly readAt = new Map<string, number>();
+  /** When (Unix ms) each tombstone in `applied` was laid: they only need to outlive inspects in flight. */
+  private readonly tombstones = new Map<string, number>();
   /** Sequence number → when it was taken (Unix ms), while its inspect is in flight. */
   private readonly markedAt = new Map<number, number>();
   private seq = 0;
@@ -150,6 +155,25 @@ export class LiveView {
     this.states.delete(id);
     this.readAt.delete(id);
     this.applied.set(id, ++this.seq);
+    this.dropOldTombstones();
+    // Re-inserted, so the map stays in time order.
+    this.tombstones.delete(id);
+    this.tombstones.set(id, Date.now());
+  }
+
+  /**
+   * Without this, every container ever removed would keep its tombstone until the next
+   * full reconcile (only after a lost event stream): a minute is far longer than any
+   * inspect stays in flight.
+   */
+  private dropOldTombstones(): void {
+    if (this.tombstones.size < 256) return;
+    const before = Date.now() - TOMBSTONE_MS;
+    for (const [id, at] of this.tombstones) {
+      if (at >= before) break;
+      this.tombstones.delete(id);
+      if (!this.states.has(id)) this.applied.delete(id);
+    }
   }
 
   private async onEvent(event: DockerContainerEvent): Promise<void> {

@@ -3,7 +3,7 @@
  * newer read still wins), and a Docker event costs an inspect only when the state we
  * hold was read before the event happened.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../../src/logger.js';
 import { LiveView } from '../../../src/runtime/live-view.js';
 
@@ -64,5 +64,25 @@ describe('LiveView', () => {
     await (view as any).onEvent({ ...event('c', 'die', 0), timeNano: '0' });
     expect(calls).toHaveLength(3);
     expect(seen).toEqual(['start', 'die', 'die']);
+  });
+
+  it('drops the tombstones of removed containers after a minute, not before', () => {
+    const { docker } = fakeDocker(new Map());
+    const view = new LiveView(docker, silentLogger, 'test');
+    const applied = (view as any).applied as Map<string, number>;
+    vi.useFakeTimers();
+    try {
+      vi.setSystemTime(1_000_000);
+      for (let i = 0; i < 300; i++) view.forget(`old-${i}`);
+      expect(applied.size).toBe(300);
+      vi.setSystemTime(1_000_000 + 30_000);
+      view.forget('recent');
+      expect(applied.size).toBe(301);
+      vi.setSystemTime(1_000_000 + 61_000);
+      view.forget('new');
+      expect([...applied.keys()].sort()).toEqual(['new', 'recent']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
