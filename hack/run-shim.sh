@@ -11,7 +11,11 @@ for a in "$@"; do
   if [ "$a" = --foreground ]; then foreground=true; else args+=("$a"); fi
 done
 cd "$ROOT"
-if $foreground; then exec node dist/cli.js "${args[@]}"; fi
+# A 1 MB young-generation semi-space (V8's default grows to 16 MB): the shim's garbage is
+# short-lived RPC objects, so scavenges stay sub-millisecond, and the nursery no longer
+# adds ~10 MB of RSS under load (bench/load.mjs passes the same flags; README "Benchmark").
+node_flags=(--max-semi-space-size=1)
+if $foreground; then exec node "${node_flags[@]}" dist/cli.js "${args[@]}"; fi
 
 # True when $1 is a live cri-shim: a PID may be reused once the shim is gone.
 is_shim_pid() {
@@ -28,7 +32,7 @@ if [ -f "$pidfile" ] && is_shim_pid "$(cat "$pidfile")"; then
 fi
 sock=$(node dist/cli.js --print-socket "${args[@]}")
 mkdir -p /run/cri-shim
-nohup node dist/cli.js "${args[@]}" >>/var/log/cri-shim.log 2>&1 </dev/null &
+nohup node "${node_flags[@]}" dist/cli.js "${args[@]}" >>/var/log/cri-shim.log 2>&1 </dev/null &
 pid=$!
 echo "$pid" >"$pidfile"
 deadline=$((SECONDS + 30))

@@ -31,6 +31,7 @@ import { NodeNetworkConfig } from './runtime/node-network-config.js';
 import { runtimeConfigHandlers } from './cri/runtime-config-handlers.js';
 import { listStreamHandlers } from './cri/list-stream-handlers.js';
 import { sandboxResourcesHandlers } from './cri/sandbox-resources-handlers.js';
+import { eventLoopDelay } from './event-loop-delay.js';
 
 export interface RunningShim {
   socketPath: string;
@@ -101,6 +102,7 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
     observeRpc: metrics?.observeRpc,
   });
   const metricsServer = metrics ? new MetricsServer(config.metricsAddress!, metrics, logger.child({ component: 'metrics' })) : undefined;
+  eventLoopDelay.start();
   try {
     await streaming.start();
     await metricsServer?.start();

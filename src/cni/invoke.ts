@@ -1,10 +1,12 @@
 /**
  * Running one plugin process: the CNI_* environment, config on stdin, result or error
  * JSON on stdout, a timeout that kills the whole process group, and the ETXTBSY retry
- * libcni does for binaries that are being replaced while we exec them.
+ * libcni does for binaries that are being replaced while we exec them (the execution
+ * itself is src/process-runner's; this file says what a CNI call is and what its
+ * failures mean).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { processRunner, type ProcessRunner } from '../process-runner/runner.js';
+import type { ProcessOutcome } from '../process-runner/run-local.js';
 import type { Logger } from '../logger.js';
 import { CniPluginError, CniTimeoutError, type CniCommand } from './errors.js';
 
@@ -63,9 +65,31 @@ export function buildEnvironment(env: CniEnv): NodeJS.ProcessEnv {
   return out;
 }
 
-export async function invokePlugin(req: InvokeRequest, logger: Logger): Promise<InvokeOutput> {
-  const child = await spawnWithRetry(req, logger);
-  const run = await collect(child, req);
+export async function invokePlugin(req: InvokeRequest, logger: Logger, runner: ProcessRunner = processRunner): Promise<InvokeOutput> {
+  // Run from the process runner's helper: a spawn from the shim itself would block
+  // every RPC for the length of a fork of the whole shim (see process-runner/runner.ts).
+  const run = await runner.run({
+    file: req.pluginPath,
+    args: [],
+    env: buildEnvironment(req.env),
+    stdin: req.stdin,
+    timeoutMs: req.timeoutMs,
+    maxStdoutBytes: MAX_STDOUT_BYTES,
+    maxStderrBytes: MAX_STDERR_BYTES,
+    // The plugin leads its own process group, so a timeout kills the IPAM plugin it delegated to as well.
+    detached: true,
+    busyRetries: ETXTBSY_RETRIES,
+    busyDelayMs: ETXTBSY_DELAY_MS,
+    drainGraceMs: DRAIN_GRACE_MS,
+  });
+  if (run.spawnError) {
+    throw new CniPluginError({
+      network: req.network,
+      plugin: req.plugin,
+      command: req.env.command,
+      msg: `cannot execute ${req.pluginPath}: ${run.spawnError.message}`,
+    });
+  }
   if (run.timedOut) throw new CniTimeoutError(req.network, req.plugin, req.env.command, req.timeoutMs);
   if (run.exitCode === 0) {
     if (run.stderr.trim() !== '') {
@@ -76,108 +100,8 @@ export async function invokePlugin(req: InvokeRequest, logger: Logger): Promise<
   throw pluginFailure(req, run);
 }
 
-async function spawnWithRetry(req: InvokeRequest, logger: Logger): Promise<ChildProcess> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      // detached: the plugin leads its own process group, so a timeout kills the
-      // IPAM plugin it delegated to as well.
-      return spawn(req.pluginPath, [], {
-        env: buildEnvironment(req.env),
-        stdio: ['pipe', 'pipe', 'pipe'],
-        detached: true,
-      });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ETXTBSY' && attempt < ETXTBSY_RETRIES) {
-        logger.debug({ plugin: req.pluginPath, attempt }, 'CNI plugin binary busy (being written); retrying');
-        await sleep(ETXTBSY_DELAY_MS * (attempt + 1));
-        continue;
-      }
-      throw new CniPluginError({
-        network: req.network,
-        plugin: req.plugin,
-        command: req.env.command,
-        msg: `cannot execute ${req.pluginPath}: ${(err as Error).message}`,
-      });
-    }
-  }
-}
-
-interface RunOutcome {
-  stdout: string;
-  stderr: string;
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  timedOut: boolean;
-  spawnError?: Error;
-}
-
-function collect(child: ChildProcess, req: InvokeRequest): Promise<RunOutcome> {
-  return new Promise((resolve) => {
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    let stdoutBytes = 0;
-    let stderrBytes = 0;
-    let timedOut = false;
-    let spawnError: Error | undefined;
-    let settled = false;
-
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdoutBytes += chunk.length;
-      if (stdoutBytes <= MAX_STDOUT_BYTES) stdout.push(chunk);
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderrBytes += chunk.length;
-      if (stderrBytes <= MAX_STDERR_BYTES) stderr.push(chunk);
-    });
-    // A plugin may exit without reading stdin (VERSION, early errors): EPIPE is not our failure.
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(req.stdin);
-
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup(child);
-    }, req.timeoutMs);
-
-    const finish = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-      resolve({
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr: Buffer.concat(stderr).toString('utf8'),
-        exitCode,
-        signal,
-        timedOut,
-        spawnError,
-      });
-    };
-
-    child.on('error', (err) => {
-      spawnError = err;
-      finish(null, null);
-    });
-    child.on('close', (code, signal) => finish(code, signal));
-    // 'close' waits for stdio to close; a daemonised grandchild holding stdout must not hang us.
-    child.on('exit', (code, signal) => {
-      setTimeout(() => finish(code, signal), DRAIN_GRACE_MS).unref();
-    });
-  });
-}
-
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    child.kill('SIGKILL');
-  }
-}
-
 /** The spec's error JSON when the plugin printed one; otherwise what it did print, quoted. */
-function pluginFailure(req: InvokeRequest, run: RunOutcome): CniPluginError {
+function pluginFailure(req: InvokeRequest, run: ProcessOutcome): CniPluginError {
   const base = {
     network: req.network,
     plugin: req.plugin,
@@ -186,7 +110,6 @@ function pluginFailure(req: InvokeRequest, run: RunOutcome): CniPluginError {
     exitCode: run.exitCode,
     signal: run.signal,
   };
-  if (run.spawnError) return new CniPluginError({ ...base, msg: `cannot execute ${req.pluginPath}: ${run.spawnError.message}` });
   const parsed = parseErrorJson(run.stdout);
   if (parsed) return new CniPluginError({ ...base, ...parsed });
   const how = run.signal ? `was killed by ${run.signal}` : `exited with status ${run.exitCode}`;

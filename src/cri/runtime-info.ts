@@ -8,6 +8,7 @@ import { dockerHealth } from '../runtime/docker.js';
 import { packageVersion } from '../paths.js';
 import { UnavailableError } from '../errors.js';
 import type { NodeNetworkConfig } from '../runtime/node-network-config.js';
+import { eventLoopDelay } from '../event-loop-delay.js';
 import type { UnaryHandler } from './instrument.js';
 
 export const RUNTIME_NAME = 'cri-shim';
@@ -101,6 +102,10 @@ export function runtimeInfoHandlers(deps: RuntimeInfoDeps): Record<string, Unary
               podCidrs: deps.nodeNetwork?.podCidrs() ?? [],
               updatedAt: deps.nodeNetwork?.updatedAt() ?? '',
             }),
+            // Recent 5 s windows of event-loop delay and the process's memory: what a
+            // stalled or bloated shim looks like from outside (bench/load.mjs reads them).
+            eventLoopDelay: JSON.stringify(eventLoopDelay.snapshot()),
+            memory: JSON.stringify(process.memoryUsage()),
           }
         : {};
       return {

@@ -86,12 +86,20 @@ export async function createContainer(deps: ContainerDeps, sandbox: SandboxRecor
     options.HostConfig = { ...options.HostConfig, LogConfig: DOCKER_LOG_CONFIG };
     return options;
   };
-  await clearNameConflict(deps, workloadContainerName(spec.name, sandbox.spec.metadata, spec.attempt));
+  const createWithCaps = () => deps.capabilities.create(build, (options) => deps.docker.createContainer(options));
   let created: Docker.Container;
   try {
-    created = await deps.capabilities.create(build, (options) => deps.docker.createContainer(options));
+    created = await createWithCaps();
   } catch (err) {
-    throw fromDocker(err, `CreateContainer ${spec.name}: Docker refused it`);
+    // A taken name comes back as 409 from the create itself: only then look for the
+    // leftover of an earlier attempt (a list call saved on every ordinary create).
+    if (dockerStatus(err) !== 409) throw fromDocker(err, `CreateContainer ${spec.name}: Docker refused it`);
+    await clearNameConflict(deps, workloadContainerName(spec.name, sandbox.spec.metadata, spec.attempt));
+    try {
+      created = await createWithCaps();
+    } catch (retryErr) {
+      throw fromDocker(retryErr, `CreateContainer ${spec.name}: Docker refused it`);
+    }
   }
   crashPoint('create:after-docker-create');
   const record: ContainerRecord = {
@@ -149,6 +157,8 @@ export async function stopContainer(deps: ContainerDeps, id: string, timeoutSeco
   // Only our own containers: an id we never created may belong to someone else on this dockerd.
   const record = deps.store.resolve(id);
   if (!record) return;
+  // Seen to exit already (an earlier Stop refreshed the view, or Docker's die event did): nothing to stop.
+  if (deps.live.get(record.id)?.state === 'exited') return;
   await ignoreGoneOrDone(deps.docker.getContainer(record.id).stop({ t: Math.max(0, Math.floor(timeoutSeconds)) }));
   await deps.live.refresh(record.id);
 }

@@ -2,6 +2,8 @@
  * The dockerd client. dockerd 20.10 speaks Docker API 1.41: we pin that version so
  * that no request uses a newer field the daemon would silently ignore.
  */
+// First: it keeps ssh2 out of memory before dockerode (through docker-modem) loads.
+import './docker-no-ssh.js';
 import Docker from 'dockerode';
 import { unixPath } from '../config.js';
 

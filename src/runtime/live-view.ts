@@ -14,10 +14,19 @@ import { DockerEventSource, type DockerContainerEvent } from './docker-events.js
 import { managedFilter } from './labels.js';
 import type { ContainerLiveState } from './types.js';
 
+/** How long a removed container's sequence number is kept against stale inspects. */
+const TOMBSTONE_MS = 60_000;
+
 export class LiveView {
   private readonly states = new Map<string, ContainerLiveState>();
   /** Per id, the sequence number of the newest inspect applied: an older answer never wins. */
   private readonly applied = new Map<string, number>();
+  /** Per id, when (Unix ms) the inspect behind the state we hold was issued. */
+  private readonly readAt = new Map<string, number>();
+  /** When (Unix ms) each tombstone in `applied` was laid: they only need to outlive inspects in flight. */
+  private readonly tombstones = new Map<string, number>();
+  /** Sequence number → when it was taken (Unix ms), while its inspect is in flight. */
+  private readonly markedAt = new Map<number, number>();
   private seq = 0;
   /** Containers Docker sent an `oom` event for (see afterOomEvent). */
   private readonly oomKilled = new Set<string>();
@@ -84,22 +93,63 @@ export class LiveView {
    * reconcile corrects the view).
    */
   async refresh(id: string): Promise<ContainerLiveState | undefined> {
-    const mySeq = ++this.seq;
+    const mySeq = this.mark();
     let state: ContainerLiveState | undefined;
     try {
       state = liveState((await this.docker.getContainer(id).inspect()).State);
     } catch (err) {
       if (dockerStatus(err) !== 404) {
+        this.markedAt.delete(mySeq);
         this.logger.warn({ id, err: (err as Error).message }, 'cannot read container state from dockerd');
         return this.states.get(id);
       }
     }
-    if ((this.applied.get(id) ?? 0) > mySeq) return this.states.get(id);
-    this.applied.set(id, mySeq);
+    return this.apply(id, state, mySeq);
+  }
+
+  /**
+   * Whether the state we hold came from an inspect issued after `event` happened: dockerd
+   * records a container's new state before it emits the event (start, die), so such an
+   * inspect already shows it. Our own operations refresh right after they act, so most
+   * events of our containers need no second inspect (one per create, start and die,
+   * which under load competed with the pod starts themselves).
+   */
+  private seenSince(event: DockerContainerEvent): boolean {
+    const at = this.readAt.get(event.id);
+    const eventMs = Number(event.timeNano) / 1e6;
+    return at !== undefined && eventMs > 0 && at > eventMs;
+  }
+
+  /**
+   * A sequence number to take just before an inspect whose answer is then given to
+   * `observe`: a caller that already inspected a container (RunPodSandbox) saves the
+   * second inspect a refresh would cost, and anything read after the mark still wins.
+   */
+  mark(): number {
+    const seq = ++this.seq;
+    // Marks whose inspect failed are never applied; dropping them all only costs refreshes.
+    if (this.markedAt.size > 10_000) this.markedAt.clear();
+    this.markedAt.set(seq, Date.now());
+    return seq;
+  }
+
+  /** Records what an inspect issued after `mark()` returned `seq` said. */
+  observe(id: string, state: Docker.ContainerInspectInfo['State'], seq: number): void {
+    this.apply(id, liveState(state), seq);
+  }
+
+  private apply(id: string, state: ContainerLiveState | undefined, seq: number): ContainerLiveState | undefined {
+    const at = this.markedAt.get(seq);
+    this.markedAt.delete(seq);
+    if ((this.applied.get(id) ?? 0) > seq) return this.states.get(id);
+    this.applied.set(id, seq);
     if (state && this.oomKilled.has(id)) state = afterOomEvent(state);
-    if (state) this.states.set(id, state);
-    else {
+    if (state) {
+      this.states.set(id, state);
+      if (at !== undefined) this.readAt.set(id, at);
+    } else {
       this.states.delete(id);
+      this.readAt.delete(id);
       this.oomKilled.delete(id);
     }
     return state;
@@ -108,16 +158,37 @@ export class LiveView {
   forget(id: string): void {
     this.states.delete(id);
     this.oomKilled.delete(id);
+    this.readAt.delete(id);
     this.applied.set(id, ++this.seq);
+    this.dropOldTombstones();
+    // Re-inserted, so the map stays in time order.
+    this.tombstones.delete(id);
+    this.tombstones.set(id, Date.now());
+  }
+
+  /**
+   * Without this, every container ever removed would keep its tombstone until the next
+   * full reconcile (only after a lost event stream): a minute is far longer than any
+   * inspect stays in flight.
+   */
+  private dropOldTombstones(): void {
+    if (this.tombstones.size < 256) return;
+    const before = Date.now() - TOMBSTONE_MS;
+    for (const [id, at] of this.tombstones) {
+      if (at >= before) break;
+      this.tombstones.delete(id);
+      if (!this.states.has(id)) this.applied.delete(id);
+    }
   }
 
   private async onEvent(event: DockerContainerEvent): Promise<void> {
     try {
       if (event.action === 'destroy') this.forget(event.id);
-      else {
-        if (event.action === 'oom') this.oomKilled.add(event.id);
+      else if (event.action === 'oom') {
+        // Always re-applied: dockerd 20.10's own inspect may miss OOMKilled (see afterOomEvent).
+        this.oomKilled.add(event.id);
         await this.refresh(event.id);
-      }
+      } else if (!this.seenSince(event)) await this.refresh(event.id);
     } catch (err) {
       this.logger.warn({ id: event.id, err: (err as Error).message }, 'cannot refresh container after event');
     }

@@ -156,7 +156,11 @@ export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec, id: st
       }
     });
     crashPoint('run:after-pause-start');
+    const inspectedAt = deps.live.mark();
     const inspect = await step('inspecting pause container', () => container.inspect());
+    // The live view learns the pause container's state from this inspect (a die event
+    // meanwhile is newer and wins), not from a second one on the critical path.
+    deps.live.observe(container.id, inspect.State, inspectedAt);
     if (spec.dns) {
       await step('writing resolv.conf', () => writePodFile(inspect.ResolvConfPath, renderResolvConf(spec.dns!)));
     }
@@ -199,7 +203,6 @@ export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec, id: st
     record.state = 'ready';
     await step('writing sandbox state', () => store.put(record));
     undo.clear();
-    await deps.live.refresh(container.id);
     log.info({ pause: container.id, ips: record.ips }, 'sandbox ready');
     return record;
   } catch (err) {

@@ -36,21 +36,28 @@ export async function stopSandbox(deps: SandboxTeardownDeps, record: SandboxReco
   // A DEL that fails is one the network layer wants retried (it gives up by itself on
   // those that can never succeed): the pod still stops, so the next Stop/Remove DELs
   // with the namespace gone, which is what bounds the retries (cni/del-policy.ts).
+  // Without its network the pod is not ready whatever the pause container does, so
+  // both facts go to disk in one write.
   let detachError: unknown;
   if (record.network?.attached) {
     try {
       await deps.network.detach(attachmentOf(record));
       record.network = { ...record.network, attached: false };
+      record.state = 'notready';
       await deps.store.put(record);
       crashPoint('stop:after-cni-del');
     } catch (err) {
       detachError = err;
     }
   }
-  // 3. The pause container; gone already is fine.
-  await ignoreGoneOrDone(deps.docker.getContainer(record.pauseContainerId).stop({ t: 0 }));
-  crashPoint('stop:after-pause-stop');
-  await deps.live.refresh(record.pauseContainerId);
+  // 3. The pause container; gone already is fine. One the live view saw exit (our own
+  // earlier Stop, or its death) needs no Docker call: RemovePodSandbox after
+  // StopPodSandbox, the kubelet's order, then costs only the removals.
+  if (deps.live.get(record.pauseContainerId)?.state !== 'exited') {
+    await ignoreGoneOrDone(deps.docker.getContainer(record.pauseContainerId).stop({ t: 0 }));
+    crashPoint('stop:after-pause-stop');
+    await deps.live.refresh(record.pauseContainerId);
+  }
   if (record.state !== 'notready') {
     record.state = 'notready';
     await deps.store.put(record);

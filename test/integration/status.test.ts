@@ -27,6 +27,10 @@ describe('Status and RuntimeConfig with dockerd up', () => {
     expect(info.docker).toMatchObject({ reachable: true, version: dockerVersion });
     expect(info.config.listen).toBe(t.config.listen);
     expect(info.socket).toBe(t.config.listen);
+    // Event-loop delay windows (filled every 5 s) and the process's memory, for benches and operators.
+    expect(info.eventLoopDelay).toMatchObject({ windowMs: 5000 });
+    expect(Array.isArray(info.eventLoopDelay.windows)).toBe(true);
+    expect(info.memory.rss).toBeGreaterThan(0);
   });
 
   it('RuntimeConfig reports the cgroup driver docker uses', async () => {

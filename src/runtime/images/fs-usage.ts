@@ -1,13 +1,13 @@
 /**
  * Used bytes and inodes of Docker's data root, for ImageFsInfo. Measured with
- * `du` in a child process: walking a large /var/lib/docker in Node would block the
+ * `du` in a child process (of the process runner's helper): walking a large /var/lib/docker in Node would block the
  * event loop, and du already counts hard-linked files once (as the kubelet's own
  * disk-usage walk does) and stays on one filesystem (-x), so the overlay mounts
  * of running containers are not counted twice. The kubelet asks every ~10 s and
  * crictl on every call, so a measurement is reused for `ttlMs` and concurrent
  * callers share one walk.
  */
-import { execFile } from 'node:child_process';
+import { processRunner } from '../../process-runner/runner.js';
 import { SingleFlight } from './single-flight.js';
 
 export interface FsUsage {
@@ -21,16 +21,25 @@ export interface FsUsage {
 
 export type DirMeasure = (dir: string) => Promise<{ usedBytes: number; inodesUsed: number }>;
 
-function duTotal(args: string[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    execFile('du', args, { maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
-      // Files of containers come and go during the walk; du then exits 1 but still
-      // prints the total of what it saw, which is the best answer there is.
-      const total = Number.parseInt(String(stdout).trim().split(/\s+/)[0] ?? '', 10);
-      if (Number.isFinite(total)) resolve(total);
-      else reject(new Error(`du ${args.join(' ')}: ${String(stderr).trim() || err?.message || 'no total'}`));
-    });
+async function duTotal(args: string[]): Promise<number> {
+  // From the process runner's helper: a spawn from the shim blocks its event loop (runner.ts).
+  const run = await processRunner.run({
+    file: 'du',
+    args,
+    timeoutMs: 0,
+    maxStdoutBytes: 1024 * 1024,
+    maxStderrBytes: 64 * 1024,
+    detached: false,
+    busyRetries: 0,
+    busyDelayMs: 0,
+    drainGraceMs: 1000,
   });
+  // Files of containers come and go during the walk; du then exits 1 but still
+  // prints the total of what it saw, which is the best answer there is.
+  const total = Number.parseInt(run.stdout.trim().split(/\s+/)[0] ?? '', 10);
+  if (Number.isFinite(total)) return total;
+  const why = run.spawnError?.message ?? (run.stderr.trim() || `exited with ${run.signal ?? run.exitCode}`);
+  throw new Error(`du ${args.join(' ')}: ${why || 'no total'}`);
 }
 
 /** GNU du: allocated bytes (-B1, as the kubelet counts disk use) and inodes. */

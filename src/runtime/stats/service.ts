@@ -59,6 +59,26 @@ export interface PodStatsSample extends ResourceStats {
   containers: ContainerStatsSample[];
 }
 
+/** Items sampled between two yields to the event loop (cgroup files are read synchronously). */
+const SLICE = 8;
+
+/**
+ * `fn` over `items`, SLICE at a time, with a turn of the event loop between slices: the
+ * reads are synchronous, and 220 containers in one go would hold every other RPC for
+ * tens of ms.
+ */
+async function inSlices<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += SLICE) {
+    if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    out.push(...(await Promise.all(items.slice(i, i + SLICE).map(fn))));
+  }
+  return out;
+}
+
+/** How long a cgroup reading may be handed to a container-stats call. */
+const READING_REUSE_MS = 1000;
+
 /** Caches of containers not sampled for this long are dropped. */
 const FORGET_AFTER_MS = 5 * 60_000;
 const SWEEP_EVERY_MS = 60_000;
@@ -71,6 +91,8 @@ export class StatsService {
   private layoutPromise: Promise<CgroupLayout | null> | undefined;
   private dockerRoot: Promise<string | null> | undefined;
   private readonly lastSeen = new Map<string, number>();
+  /** The last reading of each cgroup (by path), for container stats asked right after pod stats. */
+  private readonly readings = new Map<string, { sample: CgroupSample | null; ts: bigint; at: number }>();
   private lastSweep = Date.now();
 
   constructor(private readonly opts: StatsServiceOptions) {
@@ -94,13 +116,13 @@ export class StatsService {
 
   async containerStats(id: string): Promise<ContainerStatsSample> {
     const view = await this.opts.pods.containerStatus(id);
-    return (await this.sampleContainer(view)).sample;
+    return (await this.sampleContainer(view, false)).sample;
   }
 
   /** Every container the filter selects; CPU and memory only for running ones. */
   async listContainerStats(filter: ContainerFilter): Promise<ContainerStatsSample[]> {
     const views = await this.opts.pods.listContainers(filter);
-    const out = await Promise.all(views.map(async (v) => (await this.sampleContainer(v)).sample));
+    const out = await inSlices(views, async (v) => (await this.sampleContainer(v, true)).sample);
     this.sweep();
     return out;
   }
@@ -126,7 +148,7 @@ export class StatsService {
       list.push(c);
       bySandbox.set(c.record.sandboxId, list);
     }
-    const out = await Promise.all(sandboxes.map((s) => this.samplePod(s, bySandbox.get(s.record.id) ?? [])));
+    const out = await inSlices(sandboxes, (s) => this.samplePod(s, bySandbox.get(s.record.id) ?? []));
     this.sweep();
     return out;
   }
@@ -144,6 +166,7 @@ export class StatsService {
     const now = Date.now();
     if (now - this.lastSweep < SWEEP_EVERY_MS) return;
     this.lastSweep = now;
+    for (const [path, r] of this.readings) if (now - r.at > READING_REUSE_MS) this.readings.delete(path);
     for (const [id, at] of this.lastSeen) if (now - at > FORGET_AFTER_MS) this.lastSeen.delete(id);
     const live = new Set(this.lastSeen.keys());
     this.targets.retain(live);
@@ -161,15 +184,27 @@ export class StatsService {
     }
   }
 
-  /** Reads a cgroup; an empty sample means it is gone (the container stopped since Docker's list). */
-  private async read(ref: CgroupRef, what: string): Promise<CgroupSample | null> {
+  /**
+   * Reads a cgroup; an empty sample means it is gone (the container stopped since Docker's
+   * list). Every reading is kept for READING_REUSE_MS with its own timestamp, and
+   * `reuse` callers (container stats) take a kept one: the kubelet asks for pod stats
+   * and container stats back to back, and the pod call has just read every running
+   * container. Pod figures always read afresh, so a pod's sum never mixes instants.
+   */
+  private async read(ref: CgroupRef, what: string, reuse: boolean): Promise<{ sample: CgroupSample | null; ts: bigint }> {
+    const kept = this.readings.get(ref.path);
+    if (reuse && kept && Date.now() - kept.at < READING_REUSE_MS) return kept;
+    const ts = this.timestamp();
+    let sample: CgroupSample | null = null;
     try {
-      const sample = await readCgroup(ref);
-      return isEmptySample(sample) ? null : sample;
+      const read = await readCgroup(ref);
+      sample = isEmptySample(read) ? null : read;
     } catch (err) {
       this.opts.logger.warn({ cgroup: ref.path, of: what, err: errorMessage(err) }, 'reading cgroup failed');
-      return null;
     }
+    const reading = { sample, ts, at: Date.now() };
+    this.readings.set(ref.path, reading);
+    return reading;
   }
 
   private resources(key: string, cgroupPath: string, raw: CgroupSample | null, ts: bigint): ResourceStats {
@@ -188,14 +223,14 @@ export class StatsService {
     return { cgroupPath, cpu, memory, process };
   }
 
-  private async sampleContainer(view: ContainerView): Promise<{ sample: ContainerStatsSample; raw: CgroupSample | null }> {
+  private async sampleContainer(view: ContainerView, reuse: boolean): Promise<{ sample: ContainerStatsSample; raw: CgroupSample | null }> {
     const id = view.record.id;
     const running = view.live.state === 'running';
     const target = await this.target(id, running);
     let raw: CgroupSample | null = null;
-    const ts = this.timestamp();
+    let ts = this.timestamp();
     if (running && target?.cgroup) {
-      raw = await this.read(target.cgroup, id);
+      ({ sample: raw, ts } = await this.read(target.cgroup, id, reuse));
       if (!raw) this.targets.forget(id);
     }
     const resources = this.resources(`c:${id}`, running && target?.cgroup ? target.cgroup.path : '', raw, ts);
@@ -231,17 +266,17 @@ export class StatsService {
     const running = containers.filter((c) => c.live.state === 'running');
     const [pause, sampled] = await Promise.all([
       this.target(record.pauseContainerId, true),
-      Promise.all(running.map((c) => this.sampleContainer(c))),
+      Promise.all(running.map((c) => this.sampleContainer(c, false))),
     ]);
     const ts = this.timestamp();
     let raw: CgroupSample | null = null;
     let cgroupPath = '';
     const podRef = record.spec.cgroupParent && pause?.cgroup ? parentRef(pause.cgroup) : null;
     if (podRef && podRef.path !== '/') {
-      raw = await this.read(podRef, record.id);
+      raw = (await this.read(podRef, record.id, false)).sample;
       cgroupPath = podRef.path;
     } else {
-      const pauseRaw = pause?.cgroup ? await this.read(pause.cgroup, record.pauseContainerId) : null;
+      const pauseRaw = pause?.cgroup ? (await this.read(pause.cgroup, record.pauseContainerId, false)).sample : null;
       const parts = [pauseRaw, ...sampled.map((s) => s.raw)].filter((s): s is CgroupSample => s !== null);
       raw = parts.length ? sumSamples(parts) : null;
       cgroupPath = pause?.cgroup?.path ?? '';

@@ -196,6 +196,25 @@ describe('StatsService', () => {
     expect(again.cpu!.nanoCores! > 0n).toBe(true);
   });
 
+  it('lets ListContainerStats reuse the readings a pod-stats call just took, with their own time; ContainerStats and pods read afresh', async () => {
+    node.container('pause-r', 110);
+    node.container('r1', 210);
+    node.cgroup('/docker/pause-r', { cpuNs: S, mem: 1000n, inactiveFile: 0n, pids: 1 });
+    node.cgroup('/docker/r1', { cpuNs: 2n * S, mem: 5000n, inactiveFile: 0n, pids: 1 });
+    node.process(110, '/docker/pause-r');
+    node.process(210, '/docker/r1');
+    const stats = service([sandbox('r')], [container('r1', 'r')]);
+    const [pod] = await stats.listPodSandboxStats({});
+    node.cgroup('/docker/r1', { cpuNs: 7n * S, mem: 5000n, inactiveFile: 0n, pids: 1 });
+    const [listed] = await stats.listContainerStats({});
+    // The kept reading, stamped with the time it was taken, not the time of this call.
+    expect(listed!.cpu?.usageNs).toBe(2n * S);
+    expect(listed!.cpu?.timestampNs).toBe(pod!.containers[0]!.cpu?.timestampNs);
+    expect((await stats.containerStats('r1')).cpu?.usageNs).toBe(7n * S);
+    const [podAgain] = await stats.listPodSandboxStats({});
+    expect(podAgain!.cpu?.usageNs).toBe(8n * S);
+  });
+
   it("reads a pod's own cgroup when it has a cgroup_parent", async () => {
     node.container('pause-b', 101, '/kubepods/podb');
     node.cgroup('/kubepods/podb/pause-b', { cpuNs: S, mem: 1n, inactiveFile: 0n, pids: 1 });

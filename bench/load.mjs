@@ -1,0 +1,542 @@
+#!/usr/bin/env node
+/**
+ * Node-load bench: what a kubelet at maxPods does to its runtime, against the shim and,
+ * in the same run, against the raw Docker + CNI path at the same concurrency.
+ *
+ *   start  N pods with W workers (RunPodSandbox, CreateContainer, StartContainer)
+ *   while  a relist (ListPodSandbox + ListContainers) every second,
+ *          ListPodSandboxStats + ListContainerStats every 5 s, ExecSync probes 4/s
+ *   hold   H seconds with the N pods up (same load)
+ *   then   tear every pod down with W workers (StopPodSandbox + RemovePodSandbox)
+ *
+ * The raw path does the same pod starts and teardowns with dockerode and our CNI engine
+ * directly (create+start+inspect of the pause container, CNI ADD, create+start of the
+ * workload; CNI DEL, stop and remove both) under the same background load served by
+ * Docker itself (a container list every second, an exec probe every 250 ms), once
+ * before and once after the first shim
+ * cycle (pooled, so a drift in the machine's load hits both sides alike), and every
+ * ratio compares figures taken minutes apart on the same machine. The shim runs as its own process (its RSS is its own, and
+ * `--cpu-prof` can profile it); its event-loop delay comes from Status verbose info.
+ *
+ * Usage: npm run build && npm run bench:load -- [--pods 110] [--workers 5] [--hold 20]
+ *          [--cycles 1] [--no-raw] [--cpu-prof DIR] [--log-level info] [--node-flags "..."]
+ * (root, dockerd running). Own bridge crload0 and subnet 10.88.140.0/22; everything it
+ * made is removed at the end.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { credentials } from '@grpc/grpc-js';
+import { loadCriPackage } from '../dist/cri/proto.js';
+import { createCniEngine } from '../dist/cni/index.js';
+import { createDockerClient } from '../dist/runtime/docker.js';
+
+const PAUSE = 'localhost/cri-shim/pause:1.0';
+const BUSYBOX = 'localhost/cri-shim/busybox:1.0';
+const BRIDGE = 'crload0';
+const SUBNET = '10.88.140.0/22';
+/** The flags hack/run-shim.sh runs the shim with (keep the two in step; the README says why). */
+const RUN_FLAGS = ['--max-semi-space-size=1'];
+
+function parseArgs(argv) {
+  const o = { pods: 110, workers: 5, hold: 20, cycles: 1, raw: true, cpuProf: '', logLevel: 'info', nodeFlags: RUN_FLAGS };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => argv[++i];
+    if (a === '--pods') o.pods = Number(next());
+    else if (a === '--workers') o.workers = Number(next());
+    else if (a === '--hold') o.hold = Number(next());
+    else if (a === '--cycles') o.cycles = Number(next());
+    else if (a === '--no-raw') o.raw = false;
+    else if (a === '--cpu-prof') o.cpuProf = next();
+    else if (a === '--log-level') o.logLevel = next();
+    else if (a === '--node-flags') o.nodeFlags = next().split(/\s+/).filter(Boolean);
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return o;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const runTag = `${process.pid}`;
+const dir = mkdtempSync(join(tmpdir(), 'cri-shim-load-'));
+const confDir = join(dir, 'net.d');
+mkdirSync(confDir);
+writeFileSync(
+  join(confDir, '10-load.conflist'),
+  JSON.stringify({
+    cniVersion: '1.0.0',
+    name: 'load',
+    plugins: [
+      { type: 'bridge', bridge: BRIDGE, isGateway: true, ipMasq: false, ipam: { type: 'host-local', dataDir: join(dir, 'ipam'), ranges: [[{ subnet: SUBNET }]] } },
+      { type: 'portmap', capabilities: { portMappings: true } },
+      { type: 'firewall' },
+    ],
+  }),
+);
+
+// ---------- figures ----------
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const quantile = (xs, p) => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
+};
+const median = (xs) => quantile(xs, 0.5);
+const p99 = (xs) => quantile(xs, 0.99);
+async function timed(list, fn) {
+  const t0 = now();
+  const r = await fn();
+  list.push(now() - t0);
+  return r;
+}
+/** Runs `job(i)` for i < n with `workers` at once; resolves to the wall time in ms. */
+async function pool(n, workers, job) {
+  let next = 0;
+  const t0 = now();
+  const errors = [];
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (next < n) {
+        const i = next++;
+        try {
+          await job(i);
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+    }),
+  );
+  if (errors.length) throw new Error(`${errors.length} of ${n} jobs failed; first: ${errors[0].stack ?? errors[0]}`);
+  return now() - t0;
+}
+function rssMb(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** The shim's process-runner helper (src/process-runner), a child running helper.js. */
+function helperPid(shimPid) {
+  try {
+    for (const pid of execFileSync('pgrep', ['-P', String(shimPid)], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('helper.js')) return Number(pid);
+    }
+  } catch {}
+  return undefined;
+}
+
+// ---------- raw path ----------
+/** Relists and exec probes against Docker itself while the raw pods start and stop. */
+function rawLoad(docker, apps) {
+  let stop = false;
+  let k = 0;
+  const loops = [
+    (async () => {
+      while (!stop) {
+        const t = sleep(1000);
+        await docker.listContainers({ all: true, filters: { name: [`cri-shim-load-raw-${runTag}-`] } }).catch(() => undefined);
+        await t;
+      }
+    })(),
+    (async () => {
+      const inflight = new Set();
+      while (!stop) {
+        const t = sleep(250);
+        const list = apps();
+        const app = list.length ? list[k++ % list.length] : undefined;
+        if (app) {
+          const p = (async () => {
+            const exec = await app.exec({ Cmd: ['true'], AttachStdout: true, AttachStderr: true });
+            const stream = await exec.start({ Detach: false, Tty: false });
+            stream.resume();
+            await new Promise((r) => stream.on('end', r).on('close', r).on('error', r));
+            await exec.inspect();
+          })().catch(() => undefined);
+          inflight.add(p);
+          p.finally(() => inflight.delete(p));
+        }
+        await t;
+      }
+      await Promise.all(inflight);
+    })(),
+  ];
+  return {
+    stop: async () => {
+      stop = true;
+      await Promise.all(loops);
+    },
+  };
+}
+
+async function rawCycle(n, workers) {
+  const docker = createDockerClient('/var/run/docker.sock');
+  const cni = createCniEngine({ confDir, binDirs: ['/opt/cni/bin', '/usr/lib/cni'], cacheDir: join(dir, 'cache-raw'), watch: false });
+  await cni.loadNetworks();
+  const f = { dockerPause: [], add: [], sandbox: [], workload: [], teardown: [] };
+  const pods = [];
+  const startOne = async (i) => {
+    const t0 = now();
+    const pause = await docker.createContainer({
+      Image: PAUSE,
+      name: `cri-shim-load-raw-${runTag}-${i}`,
+      Hostname: `raw-${i}`,
+      HostConfig: { NetworkMode: 'none', IpcMode: 'shareable' },
+    });
+    await pause.start();
+    const info = await pause.inspect();
+    const t1 = now();
+    f.dockerPause.push(t1 - t0);
+    const netns = info.NetworkSettings.SandboxKey;
+    await cni.add({ containerId: pause.id, netns, ifName: 'eth0' });
+    const t2 = now();
+    f.add.push(t2 - t1);
+    f.sandbox.push(t2 - t0);
+    const app = await docker.createContainer({
+      Image: BUSYBOX,
+      name: `cri-shim-load-raw-${runTag}-${i}-app`,
+      Cmd: ['sleep', '86400'],
+      HostConfig: { NetworkMode: `container:${pause.id}`, IpcMode: `container:${pause.id}`, LogConfig: { Type: 'json-file', Config: {} } },
+    });
+    await app.start();
+    f.workload.push(now() - t2);
+    pods.push({ pause, app, netns });
+  };
+  const stopOne = async (i) => {
+    const { pause, app, netns } = pods[i];
+    const t0 = now();
+    await app.stop({ t: 0 }).catch(() => undefined);
+    await cni.del({ containerId: pause.id, netns, ifName: 'eth0' });
+    await pause.stop({ t: 0 }).catch(() => undefined);
+    await app.remove({ force: true });
+    await pause.remove({ force: true });
+    f.teardown.push(now() - t0);
+  };
+  try {
+    await startOne('warm');
+    await stopOne(0);
+    pods.length = 0;
+    f.dockerPause.length = f.add.length = f.sandbox.length = f.workload.length = f.teardown.length = 0;
+    // The same background load as the shim gets, served by Docker directly: a container
+    // list every second and an exec probe every 250 ms.
+    const load = rawLoad(docker, () => pods.map((p) => p.app));
+    let startMs;
+    let teardownMs;
+    try {
+      startMs = await pool(n, workers, startOne);
+      await sleep(2000);
+      teardownMs = await pool(n, workers, stopOne);
+    } finally {
+      await load.stop();
+    }
+    pods.length = 0;
+    return { ...f, startMs, teardownMs };
+  } finally {
+    for (const p of pods) {
+      await cni.del({ containerId: p.pause.id, netns: p.netns, ifName: 'eth0' }).catch(() => undefined);
+      await p.app.remove({ force: true }).catch(() => undefined);
+      await p.pause.remove({ force: true }).catch(() => undefined);
+    }
+    cni.close();
+  }
+}
+
+// ---------- shim ----------
+async function startShimProcess() {
+  const sock = join(dir, 'cri.sock');
+  const args = [
+    ...opts.nodeFlags,
+    ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : []),
+    'dist/cli.js',
+    `--listen=unix://${sock}`,
+    `--state-dir=${join(dir, 'state')}`,
+    `--cni-conf-dir=${confDir}`,
+    `--cni-cache-dir=${join(dir, 'cache')}`,
+    `--log-level=${opts.logLevel}`,
+  ];
+  const log = createWriteStream(join(dir, 'shim.log'));
+  await new Promise((r) => log.on('open', r));
+  const child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
+  const exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  const pkg = loadCriPackage();
+  for (let i = 0; i < 300 && !existsSync(sock); i++) await sleep(100);
+  const client = new pkg.runtime.v1.RuntimeService(`unix://${sock}`, credentials.createInsecure(), {
+    'grpc.max_receive_message_length': 16 * 1024 * 1024,
+  });
+  const call = (m, req, deadlineMs = 120_000) =>
+    new Promise((res, rej) => client[m](req, { deadline: Date.now() + deadlineMs }, (e, r) => (e ? rej(e) : res(r))));
+  for (let i = 0; ; i++) {
+    try {
+      const st = await call('Status', {});
+      if (st.status.conditions.every((c) => c.status)) break;
+    } catch (err) {
+      if (i > 300) throw err;
+    }
+    if (i > 300) throw new Error('shim not ready after 30 s');
+    await sleep(100);
+  }
+  return {
+    pid: child.pid,
+    call,
+    stop: async () => {
+      client.close();
+      child.kill('SIGTERM');
+      await exited;
+      log.end();
+    },
+  };
+}
+
+/** Windows of the shim's event-loop delay histogram (Status verbose), collected as they complete. */
+function loopDelayCollector(call) {
+  const windows = new Map();
+  return {
+    async poll() {
+      const st = await call('Status', { verbose: true });
+      const raw = st.info?.eventLoopDelay;
+      if (!raw) return;
+      for (const w of JSON.parse(raw).windows) windows.set(w.end, w);
+    },
+    /** Windows that ended within [from, to] (Unix ms). */
+    between(from, to) {
+      return [...windows.values()].filter((w) => w.end >= from && w.end <= to);
+    },
+  };
+}
+
+function podConfig(i, cycle) {
+  const uid = `load-${runTag}-${cycle}-${i}`;
+  return {
+    metadata: { name: `load-${i}`, uid, namespace: 'bench', attempt: cycle },
+    hostname: `load-${i}`,
+    log_directory: join(dir, 'logs', uid),
+    labels: { bench: 'load' },
+    linux: { security_context: { namespace_options: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } } },
+  };
+}
+
+async function shimCycle(shim, cycle, loop) {
+  const { call } = shim;
+  const n = opts.pods;
+  const f = { sandbox: [], workload: [], teardown: [], relist: [], exec: [], stats: [], errors: { relist: 0, exec: 0, stats: 0 }, firstError: {} };
+  const failed = (what, err) => {
+    f.errors[what]++;
+    f.firstError[what] ??= err.details ?? err.message;
+  };
+  const pods = [];
+  const apps = [];
+  const running = [];
+  let stopLoad = false;
+  const loadLoops = [
+    (async () => {
+      while (!stopLoad) {
+        const t = sleep(1000);
+        try {
+          await timed(f.relist, async () => {
+            await call('ListPodSandbox', {});
+            await call('ListContainers', {});
+          });
+        } catch (err) {
+          failed('relist', err);
+        }
+        await t;
+      }
+    })(),
+    (async () => {
+      while (!stopLoad) {
+        const t = sleep(5000);
+        try {
+          await timed(f.stats, async () => {
+            await call('ListPodSandboxStats', {});
+            await call('ListContainerStats', {});
+          });
+        } catch (err) {
+          failed('stats', err);
+        }
+        await t;
+      }
+    })(),
+    (async () => {
+      let k = 0;
+      const inflight = new Set();
+      while (!stopLoad) {
+        const t = sleep(250);
+        const target = running.length ? running[k++ % running.length] : undefined;
+        if (target) {
+          const p = timed(f.exec, () => call('ExecSync', { container_id: target, cmd: ['true'], timeout: 10 })).catch((err) => {
+            if (running.includes(target)) failed('exec', err);
+          });
+          inflight.add(p);
+          p.finally(() => inflight.delete(p));
+        }
+        await t;
+      }
+      await Promise.all(inflight);
+    })(),
+  ];
+  const rssIdle = rssMb(shim.pid);
+  const tStart = Date.now();
+  const startMs = await pool(n, opts.workers, async (i) => {
+    const config = podConfig(i, cycle);
+    mkdirSync(config.log_directory, { recursive: true });
+    const { pod_sandbox_id: sid } = await timed(f.sandbox, () => call('RunPodSandbox', { config }));
+    pods[i] = sid;
+    const t0 = now();
+    const { container_id: cid } = await call('CreateContainer', {
+      pod_sandbox_id: sid,
+      config: { metadata: { name: 'app', attempt: 0 }, image: { image: BUSYBOX }, command: ['sleep', '86400'], log_path: 'app.log' },
+      sandbox_config: config,
+    });
+    await call('StartContainer', { container_id: cid });
+    f.workload.push(now() - t0);
+    apps[i] = cid;
+    running.push(cid);
+  });
+  const tUp = Date.now();
+  const marks = { relist: f.relist.length, exec: f.exec.length, stats: f.stats.length };
+  await sleep(opts.hold * 1000);
+  const rssUp = rssMb(shim.pid);
+  const helper = helperPid(shim.pid);
+  const helperRssUp = helper ? rssMb(helper) : NaN;
+  const tHoldEnd = Date.now();
+  // Only what was answered while all N pods were up.
+  const relistUp = f.relist.slice(marks.relist);
+  const execUp = f.exec.slice(marks.exec);
+  const statsUp = f.stats.slice(marks.stats);
+  await loop.poll();
+  const teardownMs = await pool(n, opts.workers, async (i) => {
+    const t0 = now();
+    running.splice(running.indexOf(apps[i]), 1);
+    await call('StopPodSandbox', { pod_sandbox_id: pods[i] });
+    await call('RemovePodSandbox', { pod_sandbox_id: pods[i] });
+    f.teardown.push(now() - t0);
+  });
+  stopLoad = true;
+  running.length = 0;
+  await Promise.all(loadLoops);
+  await sleep(2000);
+  const rssAfter = rssMb(shim.pid);
+  const heapAfter = await call('Status', { verbose: true }).then((st) => JSON.parse(st.info.memory).heapUsed / 1048576, () => NaN);
+  await loop.poll();
+  const loopUp = loop.between(tUp, tHoldEnd + 5000);
+  const loopAll = loop.between(tStart, Date.now());
+  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, heapAfter, helperRssUp, relistUp, execUp, statsUp, loopUp, loopAll };
+}
+
+// ---------- report ----------
+function table(raw, shimCycles) {
+  const s = shimCycles[0];
+  const lines = [];
+  const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+  const row = (name, rawV, shimV, target, ok, d = 1) =>
+    lines.push(
+      `${name.padEnd(44)} ${fmt(rawV, d).padStart(9)} ${fmt(shimV, d).padStart(9)} ${(raw && Number.isFinite(rawV) && Number.isFinite(shimV) ? (shimV / rawV).toFixed(2) + 'x' : '').padStart(7)}  ${target.padEnd(16)} ${ok === undefined ? '' : ok ? 'met' : 'NOT MET'}`,
+    );
+  const n = opts.pods;
+  lines.push(`node-load bench: ${n} pods, ${opts.workers} workers, hold ${opts.hold} s, ${shimCycles.length} shim cycle(s); shim node flags: ${opts.nodeFlags.join(' ') || '(none)'}, log level ${opts.logLevel}`);
+  lines.push(`${'figure'.padEnd(44)} ${'raw'.padStart(9)} ${'cri-shim'.padStart(9)} ${'ratio'.padStart(7)}  ${'target'.padEnd(16)} verdict`);
+  const r = raw ?? {};
+  const rawSandbox = raw ? median(raw.sandbox) : NaN;
+  row('RunPodSandbox p50 ms (raw: docker+CNI ADD)', rawSandbox, median(s.sandbox), '<= 1.05x raw', raw ? median(s.sandbox) <= 1.05 * rawSandbox : undefined);
+  row('  raw docker create+start+inspect p50 ms', median(r.dockerPause ?? []), NaN, '', undefined);
+  row('  raw CNI ADD p50 ms', median(r.add ?? []), NaN, '', undefined);
+  row('RunPodSandbox p99 ms', raw ? p99(raw.sandbox) : NaN, p99(s.sandbox), '', undefined);
+  row('workload create+start p50 ms', raw ? median(raw.workload) : NaN, median(s.workload), '<= 1.05x raw', raw ? median(s.workload) <= 1.05 * median(raw.workload) : undefined);
+  const rawPps = raw ? (n / raw.startMs) * 1000 : NaN;
+  const pps = (n / s.startMs) * 1000;
+  row(`pods/s (${n} pods, ${opts.workers} workers)`, rawPps, pps, '>= 0.95x raw', raw ? pps >= 0.95 * rawPps : undefined, 2);
+  row(`teardown of ${n} pods, s`, raw ? raw.teardownMs / 1000 : NaN, s.teardownMs / 1000, '<= 1.05x raw', raw ? s.teardownMs <= 1.05 * raw.teardownMs : undefined, 2);
+  row('relist p50 ms (pods up)', NaN, median(s.relistUp), '', undefined);
+  row('relist p99 ms (pods up)', NaN, p99(s.relistUp), '<= 15 ms', p99(s.relistUp) <= 15);
+  row('ExecSync p50 ms', NaN, median(s.execUp), '', undefined);
+  row('ExecSync p99 ms', NaN, p99(s.execUp), '<= 80 ms', p99(s.execUp) <= 80);
+  row('stats (both calls) p50 ms (pods up)', NaN, median(s.statsUp), '<= 150 ms', median(s.statsUp) <= 150);
+  const loopP99 = Math.max(...s.loopUp.map((w) => w.p99));
+  const loopP99All = Math.max(...s.loopAll.map((w) => w.p99));
+  row('event-loop delay p99 ms (pods up, worst 5 s)', NaN, loopP99, '<= 10 ms', loopP99 <= 10);
+  row('event-loop delay p99 ms (whole cycle, worst 5 s)', NaN, loopP99All, '', undefined);
+  row('RSS idle MB', NaN, s.rssIdle, '<= 70 MB', s.rssIdle <= 70);
+  row(`RSS with ${n} pods MB`, NaN, Math.max(...shimCycles.map((c) => c.rssUp)), '<= 100 MB', Math.max(...shimCycles.map((c) => c.rssUp)) <= 100);
+  row('RSS after teardown MB', NaN, s.rssAfter, '', undefined);
+  row(`  + process-runner helper RSS with ${n} pods MB`, NaN, s.helperRssUp, '', undefined);
+  if (shimCycles.length > 1) {
+    const after = shimCycles.map((c) => c.rssAfter);
+    lines.push(`RSS after each cycle MB: ${after.map((x) => x.toFixed(1)).join(' / ')}; at ${n} pods: ${shimCycles.map((c) => c.rssUp.toFixed(1)).join(' / ')}`);
+    lines.push(`V8 heap used after each cycle MB: ${shimCycles.map((c) => c.heapAfter.toFixed(1)).join(' / ')}`);
+    if (shimCycles.length >= 5) {
+      const span = Math.max(...after.slice(1, 5)) - Math.min(...after.slice(1, 5));
+      lines.push(`RSS spread cycles 2-5: ${span.toFixed(1)} MB (target <= 5 MB: ${span <= 5 ? 'met' : 'NOT MET'})`);
+    }
+  }
+  const e = s.errors;
+  lines.push(`samples (pods up): relist ${s.relistUp.length}, ExecSync ${s.execUp.length}, stats ${s.statsUp.length}; errors: relist ${e.relist}, ExecSync ${e.exec}, stats ${e.stats}`);
+  for (const [what, msg] of Object.entries(s.firstError)) lines.push(`first ${what} error: ${msg}`);
+  return lines.join('\n') + '\n';
+}
+
+async function cleanupLeftovers() {
+  try {
+    const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=io.cri-shim.managed=${join(dir, 'state')}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const raws = execFileSync('docker', ['ps', '-aq', '--filter', `name=cri-shim-load-raw-${runTag}-`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    if (ids.length + raws.length) execFileSync('docker', ['rm', '-f', ...ids, ...raws], { stdio: 'ignore' });
+  } catch {}
+  try {
+    execFileSync('ip', ['link', 'del', BRIDGE], { stdio: 'ignore' });
+  } catch {}
+}
+
+/** Two raw runs pooled: samples together, wall times summed (so pods/s is their mean rate). */
+function poolRaw(a, b) {
+  const out = {};
+  for (const k of Object.keys(a)) out[k] = Array.isArray(a[k]) ? [...a[k], ...b[k]] : (a[k] + b[k]) / 2;
+  return out;
+}
+
+async function main() {
+  let raw;
+  if (opts.raw) {
+    process.stderr.write(`raw Docker + CNI path: ${opts.pods} pods, ${opts.workers} workers...\n`);
+    raw = await rawCycle(opts.pods, opts.workers);
+  }
+  process.stderr.write(`cri-shim: starting ${opts.logLevel === 'silent' ? '' : `(log ${join(dir, 'shim.log')})`}\n`);
+  const shim = await startShimProcess();
+  const cycles = [];
+  try {
+    await sleep(2000);
+    const loop = loopDelayCollector(shim.call);
+    // Status polled every 5 s, as the kubelet does; verbose so the delay windows come along.
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        await loop.poll().catch(() => undefined);
+        await sleep(5000);
+      }
+    })();
+    try {
+      for (let c = 0; c < opts.cycles; c++) {
+        process.stderr.write(`cri-shim cycle ${c + 1}/${opts.cycles}...\n`);
+        cycles.push(await shimCycle(shim, c, loop));
+        // The machine's load drifts: a raw run on each side of the first shim cycle, pooled.
+        if (c === 0 && raw) {
+          process.stderr.write(`raw Docker + CNI path again...\n`);
+          raw = poolRaw(raw, await rawCycle(opts.pods, opts.workers));
+        }
+      }
+    } finally {
+      polling = false;
+      await poller;
+    }
+  } finally {
+    await shim.stop();
+    await cleanupLeftovers();
+    if (process.env.KEEP_BENCH_DIR) process.stderr.write(`kept ${dir}\n`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(table(raw, cycles));
+}
+
+main().catch(async (err) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err}\n`);
+  await cleanupLeftovers();
+  process.exit(1);
+});

@@ -1,0 +1,88 @@
+/**
+ * LiveView over a fake Docker: an inspect a caller already made feeds the view (and a
+ * newer read still wins), and a Docker event costs an inspect only when the state we
+ * hold was read before the event happened.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { silentLogger } from '../../../src/logger.js';
+import { LiveView } from '../../../src/runtime/live-view.js';
+
+function inspectState(status: string, pid = 0) {
+  return { Status: status, Running: status === 'running', Pid: pid, ExitCode: 0, StartedAt: '2026-01-01T00:00:00Z', FinishedAt: '0001-01-01T00:00:00Z', OOMKilled: false, Error: '' };
+}
+
+function fakeDocker(states: Map<string, ReturnType<typeof inspectState>>) {
+  const calls: string[] = [];
+  return {
+    calls,
+    docker: {
+      getContainer: (id: string) => ({
+        inspect: async () => {
+          calls.push(id);
+          const State = states.get(id);
+          if (!State) throw Object.assign(new Error('gone'), { statusCode: 404 });
+          return { Id: id, State };
+        },
+      }),
+    } as any,
+  };
+}
+
+const event = (id: string, action: string, whenMs: number) => ({ id, action, labels: {}, timeNano: String(whenMs * 1e6) });
+
+describe('LiveView', () => {
+  it('takes a caller\'s inspect through mark/observe, and a read marked later wins over it', async () => {
+    const states = new Map([['p', inspectState('exited')]]);
+    const { docker } = fakeDocker(states);
+    const view = new LiveView(docker, silentLogger, 'test');
+    const early = view.mark();
+    await view.refresh('p'); // marked after `early`: newer
+    view.observe('p', inspectState('running', 42) as any, early);
+    expect(view.get('p')?.state).toBe('exited');
+    const late = view.mark();
+    view.observe('p', inspectState('running', 43) as any, late);
+    expect(view.get('p')).toMatchObject({ state: 'running', pid: 43 });
+  });
+
+  it('skips the inspect for an event older than its last read, and makes it for a newer one', async () => {
+    const states = new Map([['c', inspectState('running', 7)]]);
+    const { docker, calls } = fakeDocker(states);
+    const view = new LiveView(docker, silentLogger, 'test');
+    const seen: string[] = [];
+    view.emitter.on('event', (e: { action: string }) => seen.push(e.action));
+    await view.refresh('c');
+    expect(calls).toHaveLength(1);
+    // Our own start, read just now: the event carries nothing new.
+    await (view as any).onEvent(event('c', 'start', Date.now() - 1000));
+    expect(calls).toHaveLength(1);
+    // The process dies on its own later: the event is newer than our read.
+    states.set('c', inspectState('exited'));
+    await (view as any).onEvent(event('c', 'die', Date.now() + 1000));
+    expect(calls).toHaveLength(2);
+    expect(view.get('c')?.state).toBe('exited');
+    // An event with no time is never taken as seen.
+    await (view as any).onEvent({ ...event('c', 'die', 0), timeNano: '0' });
+    expect(calls).toHaveLength(3);
+    expect(seen).toEqual(['start', 'die', 'die']);
+  });
+
+  it('drops the tombstones of removed containers after a minute, not before', () => {
+    const { docker } = fakeDocker(new Map());
+    const view = new LiveView(docker, silentLogger, 'test');
+    const applied = (view as any).applied as Map<string, number>;
+    vi.useFakeTimers();
+    try {
+      vi.setSystemTime(1_000_000);
+      for (let i = 0; i < 300; i++) view.forget(`old-${i}`);
+      expect(applied.size).toBe(300);
+      vi.setSystemTime(1_000_000 + 30_000);
+      view.forget('recent');
+      expect(applied.size).toBe(301);
+      vi.setSystemTime(1_000_000 + 61_000);
+      view.forget('new');
+      expect([...applied.keys()].sort()).toEqual(['new', 'recent']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
