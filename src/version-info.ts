@@ -14,6 +14,6 @@ export function versionText(): string {
   } catch {
     // not recorded
   }
-  const valid = /^[0-9a-f]{7,40}$/.test(commit);
-  return `cri-shim ${packageVersion()}${valid ? ` (commit ${commit.slice(0, 12)})` : ''}`;
+  const valid = /^[0-9a-f]{7,40}(-dirty)?$/.test(commit);
+  return `cri-shim ${packageVersion()}${valid ? ` (commit ${commit.replace(/^([0-9a-f]{12})[0-9a-f]*/, "$1")})` : ''}`;
 }
