@@ -23,6 +23,8 @@ export interface ShimConfig {
   stateDir: string;
   pauseImage: string;
   streamingAddress: string;
+  /** `HOST:PORT` of the Prometheus endpoint (`/metrics`); no endpoint when unset. */
+  metricsAddress?: string;
   /** Registry host → mirror base URLs tried in order before the origin. */
   registryMirrors: Record<string, string[]>;
   /** Registry host → what to do when no mirror serves a pull; `*` is the default. */
@@ -47,6 +49,9 @@ export const DEFAULT_CONFIG: Readonly<ShimConfig> = Object.freeze<ShimConfig>({
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const FALLBACKS: RegistryFallback[] = ['origin', 'none'];
+/** `HOST:PORT` or `[V6]:PORT`, a host always given (binding every interface must be said: 0.0.0.0), port 0–65535. */
+const HOST_PORT_PATTERN =
+  '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]/]+):([0-9]|[1-9][0-9]{1,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$';
 
 /** Schema of the config file: every key optional, nothing unknown allowed. */
 const FILE_SCHEMA = {
@@ -62,6 +67,7 @@ const FILE_SCHEMA = {
     stateDir: { type: 'string', minLength: 1 },
     pauseImage: { type: 'string', minLength: 1 },
     streamingAddress: { type: 'string', pattern: '^[^:]*:[0-9]+$' },
+    metricsAddress: { type: 'string', pattern: HOST_PORT_PATTERN },
     registryMirrors: {
       type: 'object',
       additionalProperties: { type: 'array', items: { type: 'string', pattern: '^https?://' } },
@@ -113,6 +119,7 @@ export const FLAG_HELP: Array<{ flag: string; key: keyof ShimConfig | 'config' |
   { flag: '--state-dir DIR', key: 'stateDir', help: 'sandbox and container state' },
   { flag: '--pause-image REF', key: 'pauseImage', help: 'image of the pause container' },
   { flag: '--streaming-address HOST:PORT', key: 'streamingAddress', help: 'exec/attach/port-forward server' },
+  { flag: '--metrics-address HOST:PORT', key: 'metricsAddress', help: 'serve Prometheus metrics at /metrics there [off]' },
   { flag: '--registry-mirror HOST=URL', key: 'registryMirrors', help: 'mirror for a registry host (repeatable)' },
   { flag: '--registry-fallback origin|none', key: 'registryFallback', help: 'pull from the origin when no mirror serves' },
   { flag: '--log-level LEVEL', key: 'logLevel', help: LOG_LEVELS.join('|') },
@@ -162,6 +169,7 @@ export function parseCli(argv: string[], readFile: (p: string) => string = (p) =
       'state-dir': { type: 'string' },
       'pause-image': { type: 'string' },
       'streaming-address': { type: 'string' },
+      'metrics-address': { type: 'string' },
       'registry-mirror': { type: 'string', multiple: true },
       'registry-fallback': { type: 'string' },
       'log-level': { type: 'string' },
@@ -190,6 +198,7 @@ export function parseCli(argv: string[], readFile: (p: string) => string = (p) =
   if (values['state-dir'] !== undefined) flags.stateDir = values['state-dir'];
   if (values['pause-image'] !== undefined) flags.pauseImage = values['pause-image'];
   if (values['streaming-address'] !== undefined) flags.streamingAddress = values['streaming-address'];
+  if (values['metrics-address'] !== undefined) flags.metricsAddress = values['metrics-address'];
   if (values['registry-fallback'] !== undefined) flags.registryFallback = values['registry-fallback'];
   if (values['log-level'] !== undefined) flags.logLevel = values['log-level'];
   if (values['registry-mirror'] !== undefined) {

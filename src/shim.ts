@@ -20,9 +20,16 @@ import { StreamingServer } from './streaming/index.js';
 import { eventsHandlers } from './cri/events-handlers.js';
 import { statsHandlers } from './cri/stats-handlers.js';
 import { StatsService } from './runtime/stats/service.js';
+import { Images } from './runtime/images/images.js';
+import { ImageEnsurer } from './runtime/images/ensure-image.js';
+import { ShimMetrics, type PodCounts } from './metrics/shim-metrics.js';
+import { MetricsServer } from './metrics/server.js';
+import { observeDockerCalls } from './metrics/docker-calls.js';
 
 export interface RunningShim {
   socketPath: string;
+  /** The metrics endpoint's bound `HOST:PORT` (the real port when 0 was asked); unset when metrics are off. */
+  metricsAddress?: string;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -33,6 +40,9 @@ export interface ShimOverrides {
 
 export async function startShim(config: ShimConfig, logger: Logger, overrides: ShimOverrides = {}): Promise<RunningShim> {
   const docker = createDockerClient(config.dockerEndpoint);
+  // Off by default: without --metrics-address no observer is installed anywhere.
+  const metrics = config.metricsAddress ? new ShimMetrics(logger.child({ component: 'metrics' })) : undefined;
+  if (metrics) observeDockerCalls(docker, metrics.observeDocker);
   const cni = createCniEngine({
     confDir: config.cniConfDir,
     binDirs: config.cniBinDirs,
@@ -40,16 +50,25 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
     pluginTimeoutMs: config.cniPluginTimeoutMs,
     logger: logger.child({ component: 'cni' }),
     watch: overrides.watchCni ?? true,
+    invokeObserver: metrics?.observeCni,
   });
   await cni.loadNetworks();
+  // One image domain for PullImage and for the pause image RunPodSandbox pulls: same mirrors, same single flight.
+  const images = new Images({ docker, config });
+  const pauseImage = new ImageEnsurer({
+    present: async (image) => (await images.status(image)) !== undefined,
+    pull: (image, log) => images.pull(image, { logger: log }),
+  });
   const pods = new DockerPodRuntime({
     docker,
     network: new CniPodNetwork(cni),
     stateDir: config.stateDir,
     pauseImage: config.pauseImage,
+    ensureImage: pauseImage.ensure,
     logger: logger.child({ component: 'pods' }),
   });
   await pods.load();
+  metrics?.countPods(podCounts(pods));
   const streaming = new StreamingServer({ address: config.streamingAddress, docker, pods, logger });
   const socketPath = unixPath(config.listen);
   const server = new CriServer({
@@ -64,12 +83,16 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
       ...eventsHandlers(pods),
       ...statsHandlers(new StatsService({ pods, docker, logger: logger.child({ component: 'stats' }) })),
     },
-    imageHandlers: imageServiceHandlers({ config, docker, logger }),
+    imageHandlers: imageServiceHandlers({ config, docker, logger, images }),
+    observeRpc: metrics?.observeRpc,
   });
+  const metricsServer = metrics ? new MetricsServer(config.metricsAddress!, metrics, logger.child({ component: 'metrics' })) : undefined;
   try {
     await streaming.start();
+    await metricsServer?.start();
     await server.start();
   } catch (err) {
+    await metricsServer?.stop();
     await streaming.stop();
     pods.close();
     cni.close();
@@ -77,11 +100,21 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
   }
   return {
     socketPath,
+    metricsAddress: metricsServer?.boundAddress,
     stop: async (graceMs = 5000) => {
       await server.stop(graceMs);
+      await metricsServer?.stop();
       await streaming.stop();
       pods.close();
       cni.close();
     },
+  };
+}
+
+/** The pod gauges' source: the runtime's in-memory queries (no Docker call at scrape time). */
+function podCounts(pods: DockerPodRuntime): PodCounts {
+  return {
+    sandboxStates: async () => (await pods.listSandboxes({})).map((v) => v.state),
+    containerStates: async () => (await pods.listContainers({})).map((v) => v.live.state),
   };
 }

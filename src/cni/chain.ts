@@ -4,7 +4,8 @@
  */
 import type { Logger } from '../logger.js';
 import { CniPluginError, type CniCommand } from './errors.js';
-import { invokePlugin, type CniEnv } from './invoke.js';
+import type { CniEnv } from './invoke.js';
+import { invokeObserved, type CniInvokeObserver } from './observe.js';
 import type { ResolvedNetwork, ResolvedPlugin } from './resolve.js';
 import { convertResult, encodeResult, parseResultText, type CniResult } from './result.js';
 import { versionAtLeast } from './version.js';
@@ -13,6 +14,8 @@ export interface ChainContext {
   binDirs: readonly string[];
   timeoutMs: number;
   logger: Logger;
+  /** Told about every plugin execution (metrics). */
+  observer?: CniInvokeObserver;
 }
 
 /** The per-attachment arguments, as recorded in the cache. */
@@ -76,9 +79,10 @@ function attachmentEnv(command: CniCommand, rt: RuntimeArgs, ctx: ChainContext):
 
 async function run(net: ResolvedNetwork, plugin: ResolvedPlugin, env: CniEnv, stdin: string, ctx: ChainContext) {
   ctx.logger.debug({ network: net.name, plugin: plugin.type, command: env.command, containerId: env.containerId }, 'running CNI plugin');
-  return invokePlugin(
+  return invokeObserved(
     { pluginPath: plugin.path, plugin: plugin.type, network: net.name, env, stdin, timeoutMs: ctx.timeoutMs },
     ctx.logger,
+    ctx.observer,
   );
 }
 

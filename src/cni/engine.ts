@@ -469,7 +469,7 @@ export class CniEngine {
   // ---- plumbing ------------------------------------------------------------------
 
   private chainContext(): ChainContext {
-    return { binDirs: this.opts.binDirs, timeoutMs: this.timeoutMs, logger: this.log };
+    return { binDirs: this.opts.binDirs, timeoutMs: this.timeoutMs, logger: this.log, observer: this.opts.invokeObserver };
   }
 
   private resolveContext(): ResolveContext {

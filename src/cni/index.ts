@@ -9,6 +9,7 @@ export type { CniCommand } from './errors.js';
 export { podIpsFromResult } from './result.js';
 export type { CniDns, CniInterface, CniIpConfig, CniResult, CniRoute, PodIps } from './result.js';
 export { SUPPORTED_CNI_VERSIONS } from './version.js';
+export type { CniInvocation, CniInvokeObserver } from './observe.js';
 export type {
   CniAttachment,
   CniAttachmentRef,

@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import type { NetworkListConf, PluginConf } from './config.js';
 import { CniPluginError } from './errors.js';
-import { invokePlugin } from './invoke.js';
+import { invokeObserved, type CniInvokeObserver } from './observe.js';
 import { findPlugin, notFoundReason } from './plugins.js';
 import {
   LATEST_CNI_VERSION,
@@ -38,6 +38,7 @@ export interface ResolveContext {
   binDirs: readonly string[];
   timeoutMs: number;
   logger: Logger;
+  observer?: CniInvokeObserver;
   versionCache: VersionCache;
 }
 
@@ -119,7 +120,7 @@ async function chooseVersion(
 /** The VERSION verb. Plugins from before it existed answer with skel's "unknown command". */
 export async function askVersions(p: ResolvedPlugin, network: string, ctx: ResolveContext): Promise<string[]> {
   try {
-    const out = await invokePlugin(
+    const out = await invokeObserved(
       {
         pluginPath: p.path,
         plugin: p.type,
@@ -130,6 +131,7 @@ export async function askVersions(p: ResolvedPlugin, network: string, ctx: Resol
         timeoutMs: ctx.timeoutMs,
       },
       ctx.logger,
+      ctx.observer,
     );
     return parseVersionAnswer(out.stdout);
   } catch (err) {

@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../logger.js';
 import type { CacheWriteHooks } from './cache.js';
+import type { CniInvokeObserver } from './observe.js';
 
 export interface CniEngineOptions {
   /** Where network configs live, e.g. /etc/cni/net.d. */
@@ -23,6 +24,8 @@ export interface CniEngineOptions {
   watchRetryMs?: number;
   /** Test seam for crash-safety tests of the cache. */
   cacheHooks?: CacheWriteHooks;
+  /** Told about every plugin execution, with its duration (the shim's metrics). */
+  invokeObserver?: CniInvokeObserver;
 }
 
 export interface CniPortMapping {

@@ -26,7 +26,7 @@ export interface ImageServiceDeps {
   docker: Docker;
   /** Unused for now: every call logs through its own ctx.logger (rpc and image on each line). */
   logger: Logger;
-  /** Substitutes the image domain (tests); built from `docker` and `config` otherwise. */
+  /** The image domain, shared with the pod runtime (shim.ts) or substituted (tests); built from `docker` and `config` otherwise. */
   images?: Images;
 }
 

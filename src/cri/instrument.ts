@@ -33,6 +33,9 @@ export type StreamHandler<Req = any, Res = any> = (
 
 export type Handlers = Record<string, UnaryHandler | StreamHandler>;
 
+/** Told about every finished call (`Service/Method`, gRPC code name, seconds), e.g. by the metrics. */
+export type RpcObserver = (rpc: string, code: string, seconds: number) => void;
+
 /** Request fields worth a place on the log line; the kubelet correlates by these. */
 const ID_FIELDS = ['pod_sandbox_id', 'container_id'] as const;
 
@@ -64,7 +67,7 @@ function abortSignalFor(call: { on(ev: 'cancelled', cb: () => void): unknown; ge
   return { signal: controller.signal, done: () => clearTimeout(timer) };
 }
 
-export function wrapUnary(rpc: string, handler: UnaryHandler, base: Logger): handleUnaryCall<any, any> {
+export function wrapUnary(rpc: string, handler: UnaryHandler, base: Logger, observe?: RpcObserver): handleUnaryCall<any, any> {
   return (call, callback) => {
     const started = process.hrtime.bigint();
     const logger = base.child({ rpc, ...idsOf(call.request) });
@@ -77,19 +80,21 @@ export function wrapUnary(rpc: string, handler: UnaryHandler, base: Logger): han
       .then(
         (response) => {
           logger.info({ ms: elapsed() }, 'ok');
+          observe?.(rpc, 'OK', elapsed() / 1e3);
           callback(null, response);
         },
         (err: unknown) => {
           const failure = toGrpcFailure(err);
           const level = failure.code === GrpcStatus.INTERNAL ? 'error' : 'info';
           logger[level]({ ms: elapsed(), code: GrpcStatus[failure.code], err: failure.details }, 'failed');
+          observe?.(rpc, GrpcStatus[failure.code], elapsed() / 1e3);
           callback({ code: failure.code, details: failure.details });
         },
       );
   };
 }
 
-export function wrapServerStream(rpc: string, handler: StreamHandler, base: Logger): handleServerStreamingCall<any, any> {
+export function wrapServerStream(rpc: string, handler: StreamHandler, base: Logger, observe?: RpcObserver): handleServerStreamingCall<any, any> {
   return (call: ServerWritableStream<any, any>) => {
     const started = process.hrtime.bigint();
     const logger = base.child({ rpc, ...idsOf(call.request) });
@@ -101,11 +106,13 @@ export function wrapServerStream(rpc: string, handler: StreamHandler, base: Logg
       .then(
         () => {
           logger.info({ ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'stream ended');
+          observe?.(rpc, 'OK', Number(process.hrtime.bigint() - started) / 1e9);
           if (!call.cancelled) call.end();
         },
         (err: unknown) => {
           const failure = toGrpcFailure(err);
           logger.info({ code: GrpcStatus[failure.code], err: failure.details }, 'stream failed');
+          observe?.(rpc, GrpcStatus[failure.code], Number(process.hrtime.bigint() - started) / 1e9);
           if (!call.cancelled) call.emit('error', { code: failure.code, details: failure.details });
         },
       );
@@ -122,6 +129,7 @@ export function implementService(
   service: ServiceDefinition,
   handlers: Handlers,
   logger: Logger,
+  observe?: RpcObserver,
 ): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};
   for (const [method, def] of Object.entries(service)) {
@@ -129,7 +137,7 @@ export function implementService(
     const rpc = `${serviceName}/${method}`;
     if (def.responseStream) {
       impl[method] = handler
-        ? wrapServerStream(rpc, handler as StreamHandler, logger)
+        ? wrapServerStream(rpc, handler as StreamHandler, logger, observe)
         : (call: ServerWritableStream<any, any>) =>
             call.emit('error', { code: GrpcStatus.UNIMPLEMENTED, details: `${method} is not implemented by cri-shim` });
     } else {
@@ -141,6 +149,7 @@ export function implementService(
               throw new UnimplementedError(`${method} is not implemented by cri-shim`);
             },
         logger,
+        observe,
       );
     }
   }

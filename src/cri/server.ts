@@ -4,7 +4,7 @@
 import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
 import type net from 'node:net';
 import type { Logger } from '../logger.js';
-import { implementService, type Handlers } from './instrument.js';
+import { implementService, type Handlers, type RpcObserver } from './instrument.js';
 import { rewriteAuthority } from './h2-authority.js';
 import { closeUnix, listenUnix } from './socket.js';
 import { loadCriPackage } from './proto.js';
@@ -17,6 +17,8 @@ export interface CriServerOptions {
   runtimeHandlers: Handlers;
   imageHandlers: Handlers;
   logger: Logger;
+  /** Told about every finished call (metrics). */
+  observeRpc?: RpcObserver;
 }
 
 export class CriServer {
@@ -33,8 +35,8 @@ export class CriServer {
     const v1 = pkg.runtime.v1;
     const runtimeDef = v1.RuntimeService.service as ServiceDefinition;
     const imageDef = v1.ImageService.service as ServiceDefinition;
-    this.grpc.addService(runtimeDef, implementService('RuntimeService', runtimeDef, opts.runtimeHandlers, opts.logger));
-    this.grpc.addService(imageDef, implementService('ImageService', imageDef, opts.imageHandlers, opts.logger));
+    this.grpc.addService(runtimeDef, implementService('RuntimeService', runtimeDef, opts.runtimeHandlers, opts.logger, opts.observeRpc));
+    this.grpc.addService(imageDef, implementService('ImageService', imageDef, opts.imageHandlers, opts.logger, opts.observeRpc));
     this.injector = this.grpc.createConnectionInjector(ServerCredentials.createInsecure());
   }
 

@@ -15,6 +15,7 @@ import { adoptOrphans } from './adopt.js';
 import type { DockerContainerEvent } from './docker-events.js';
 import { toPodEvent, type PodEvent } from './pod-events.js';
 import type { PodNetwork } from './pod-network.js';
+import type { EnsureImage } from './images/ensure-image.js';
 import { listSandboxes, sandboxView } from './sandbox-query.js';
 import { runSandbox } from './sandbox-run.js';
 import { removeSandbox, stopSandbox, type PodContainers } from './sandbox-teardown.js';
@@ -50,6 +51,8 @@ export interface PodRuntimeOptions {
   network: PodNetwork;
   stateDir: string;
   pauseImage: string;
+  /** Pulls the pause image when RunPodSandbox finds it missing (see images/ensure-image.ts). */
+  ensureImage?: EnsureImage;
   logger: Logger;
 }
 
@@ -157,9 +160,9 @@ export class DockerPodRuntime implements PodRuntime {
   }
 
   runSandbox(spec: SandboxSpec): Promise<SandboxRecord> {
-    const { docker, network, pauseImage, logger } = this.opts;
+    const { docker, network, pauseImage, ensureImage, logger } = this.opts;
     const id = randomBytes(32).toString('hex');
-    const deps = { docker, instance: this.instance, live: this.live, network, pauseImage, logger, store: this.sandboxes };
+    const deps = { docker, instance: this.instance, live: this.live, network, pauseImage, ensureImage, logger, store: this.sandboxes };
     return this.sandboxLocks.run(id, () => runSandbox(deps, spec, id));
   }
 

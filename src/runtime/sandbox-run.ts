@@ -17,6 +17,7 @@ import { bandwidthFromAnnotations, type PodAttachment, type PodNetwork } from '.
 import { nowNs } from './time.js';
 import type { SandboxRecord, SandboxSpec } from './types.js';
 import { UndoStack } from './undo.js';
+import { createWithImage, type EnsureImage } from './images/ensure-image.js';
 
 /** The kubelet gives the pause container no score; containerd's default is this. */
 const PAUSE_OOM_SCORE_ADJ = -998;
@@ -29,6 +30,8 @@ export interface SandboxRunDeps {
   store: JsonStore<SandboxRecord>;
   network: PodNetwork;
   pauseImage: string;
+  /** Pulls the pause image when the create finds it missing; without it, a missing image fails the pod. */
+  ensureImage?: EnsureImage;
   logger: Logger;
 }
 
@@ -121,7 +124,7 @@ export async function runSandbox(deps: SandboxRunDeps, spec: SandboxSpec, id: st
     const options = pauseCreateOptions(id, spec, deps.pauseImage, deps.instance);
     const container = await step('creating pause container', async () => {
       try {
-        return await docker.createContainer(options);
+        return await createWithImage(() => docker.createContainer(options), deps.pauseImage, deps.ensureImage, log);
       } catch (err) {
         throw createError(err, deps.pauseImage, spec, options.name!);
       }

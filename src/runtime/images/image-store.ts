@@ -8,6 +8,7 @@ import type Docker from 'dockerode';
 import type { ImageInfo, ImageInspectInfo } from 'dockerode';
 import { FailedPreconditionError } from '../../errors.js';
 import { repositoryName, type ImageReference } from './reference.js';
+import { LABEL_KIND, LABEL_SANDBOX_ID } from '../labels.js';
 
 const statusOf = (err: unknown): number | undefined => (err as { statusCode?: number } | null)?.statusCode;
 
@@ -15,6 +16,8 @@ const statusOf = (err: unknown): number | undefined => (err as { statusCode?: nu
 export interface ContainerRef {
   id: string;
   name: string;
+  /** Set when it is the pause container of one of our pod sandboxes (that sandbox's id). */
+  pauseOf?: string;
 }
 
 export class ImageStore {
@@ -65,7 +68,11 @@ export class ImageStore {
     const all = await this.docker.listContainers({ all: true });
     return all
       .filter((c) => c.ImageID === id)
-      .map((c) => ({ id: c.Id, name: (c.Names?.[0] ?? '').replace(/^\//, '') }));
+      .map((c) => ({
+        id: c.Id,
+        name: (c.Names?.[0] ?? '').replace(/^\//, ''),
+        pauseOf: c.Labels?.[LABEL_KIND] === 'sandbox' ? c.Labels[LABEL_SANDBOX_ID] : undefined,
+      }));
   }
 
   /** Where dockerd keeps images and container layers (`docker info` DockerRootDir). */

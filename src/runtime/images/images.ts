@@ -101,7 +101,10 @@ export class Images {
     const users = await this.store.containersUsing(info.Id);
     if (users.length > 0) {
       const names = users.map((c) => `${c.name || '(unnamed)'} (${c.id.slice(0, 12)})`).join(', ');
-      throw new FailedPreconditionError(`image ${image} (${info.Id}) is in use by container ${names}`);
+      const pods = users.flatMap((c) => (c.pauseOf ? [c.pauseOf.slice(0, 12)] : []));
+      // Name the pods: removing them, not retrying, is what frees the pause image.
+      const why = pods.length > 0 ? `; it is the pause image of pod sandbox ${pods.join(', ')} (kept until those pods are removed)` : '';
+      throw new FailedPreconditionError(`image ${image} (${info.Id}) is in use by container ${names}${why}`);
     }
     // Name by name: removing the id of an image named in several repositories
     // needs force, which would also override a container that appears meanwhile.

@@ -60,6 +60,8 @@ export class SpdyConnection extends EventEmitter implements StreamOwner {
   private lastPeerId = 0;
   private goAwaySent = false;
   private closed = false;
+  /** The peer ended while frames were still queued: close once they are handled. */
+  private peerGone: string | undefined;
   /** Writers waiting for the socket to drain (one listener for all of them). */
   private drainWaiters: Array<() => void> = [];
 
@@ -185,6 +187,7 @@ export class SpdyConnection extends EventEmitter implements StreamOwner {
     } finally {
       this.handling = false;
       this.updateFlow();
+      if (this.peerGone !== undefined && !this.queue.length) this.onPeerGone(this.peerGone);
     }
   }
 
@@ -279,6 +282,12 @@ export class SpdyConnection extends EventEmitter implements StreamOwner {
 
   private onPeerGone(why: string): void {
     if (this.closed) return;
+    // Frames that came before the peer's FIN still count (the last stdout bytes, the
+    // exit status): handle what is queued first, then close.
+    if (this.handling || this.queue.length) {
+      this.peerGone = why;
+      return;
+    }
     this.logger.debug({ why }, 'spdy connection ended by the peer');
     this.shutdown();
     this.socket.destroy();

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SpdyConnection } from '../../../src/streaming/spdy/connection.js';
 import { dataFrameHeader, pingFrame } from '../../../src/streaming/spdy/frames.js';
@@ -146,5 +147,29 @@ describe('SpdyConnection', () => {
     // GOAWAY (type 7) with status PROTOCOL_ERROR (1).
     expect(bytes.subarray(0, 4)).toEqual(Buffer.from([0x80, 0x03, 0x00, 0x07]));
     expect(bytes.readUInt32BE(12)).toBe(1);
+  });
+});
+
+describe('a peer that ends right after its last frames', () => {
+  it('frames queued behind a header block are still delivered before the connection closes', async () => {
+    // The server's bytes (SYN_REPLY, DATA "last words" with FIN) are captured, then fed to
+    // the client in one chunk followed at once by the socket's end: the reply's header
+    // block inflates asynchronously, so 'end' arrives while the DATA frame is queued.
+    const fromServer: Buffer[] = [];
+    const serverSide = new Duplex({ read() {}, write: (c, _e, done) => (fromServer.push(c), done()) });
+    const toClient: Buffer[] = [];
+    const clientSide = new Duplex({ read() {}, write: (c, _e, done) => (toClient.push(c), done()), allowHalfOpen: true });
+    const client = new SpdyConnection(clientSide, { role: 'client' });
+    const stream = client.openStream({ streamtype: 'stdout' });
+    const server = new SpdyConnection(serverSide, { role: 'server' });
+    const accepted = new Promise<SpdyStream>((r) => server.once('stream', r));
+    serverSide.push(Buffer.concat(toClient));
+    const remote = await accepted;
+    server.reply(remote);
+    await new Promise<void>((r) => remote.end('last words', () => r()));
+    const got = collect(stream);
+    clientSide.push(Buffer.concat(fromServer));
+    clientSide.push(null);
+    expect((await got).toString()).toBe('last words');
   });
 });

@@ -1,0 +1,169 @@
+/**
+ * The Prometheus endpoint of a real shim (--metrics-address 127.0.0.1:0): real
+ * dockerd, real CNI plugins, a real gRPC client; scraped over HTTP before and after
+ * a few RPCs, one of them failing.
+ */
+import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPodNetEnv, removeContainersOfPod, shimConfigFor, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
+import { startTestShim, uniqueId, type TestShim } from '../../helpers/shim.js';
+
+const BUSYBOX = 'localhost/cri-shim/busybox:1.0';
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+function parseExposition(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`not an exposition line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/** The value of the one sample `name` whose labels include `labels`; 0 when there is none. */
+function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  const hits = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  if (hits.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} matches ${hits.length} samples`);
+  return hits[0]?.value ?? 0;
+}
+
+describe('metrics endpoint', () => {
+  let env: PodNetEnv;
+  let t: TestShim;
+  let base: string;
+  const uid = uniqueId('uid');
+
+  async function scrape(): Promise<Sample[]> {
+    const res = await fetch(`${base}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    return parseExposition(await res.text());
+  }
+
+  beforeAll(async () => {
+    env = createPodNetEnv(111);
+    t = await startTestShim({ ...shimConfigFor(env), metricsAddress: '127.0.0.1:0' });
+    base = `http://${t.shim.metricsAddress}`;
+    await waitFor('NetworkReady', async () => {
+      const res = await t.call(t.runtime, 'Status', {});
+      return res.status.conditions.find((c: any) => c.type === 'NetworkReady')?.status === true || undefined;
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    removeContainersOfPod(uid);
+    env?.cleanup();
+  });
+
+  it('binds the address given, with the real port when 0 was asked', () => {
+    expect(t.shim.metricsAddress).toMatch(/^127\.0\.0\.1:[1-9][0-9]*$/);
+  });
+
+  it('is off unless asked for', async () => {
+    const plain = await startTestShim();
+    try {
+      expect(plain.shim.metricsAddress).toBeUndefined();
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it('answers 404 off /metrics and 405 to other methods', async () => {
+    expect((await fetch(`${base}/`)).status).toBe(404);
+    expect((await fetch(`${base}/metrics/x`)).status).toBe(404);
+    expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('every family is there and moves with RPCs, pods, CNI plugins and Docker calls', async () => {
+    const before = await scrape();
+    const rpc = (method: string, code: string) => ({ service: 'RuntimeService', method, code });
+
+    await t.call(t.runtime, 'Version', {});
+    const err = await t.call(t.runtime, 'ContainerStatus', { container_id: 'no-such-container' }).catch((e: any) => e);
+    expect(err.code).toBe(status.NOT_FOUND);
+    const podConfig = {
+      metadata: { name: 'metrics', uid, namespace: 'crt', attempt: 0 },
+      hostname: 'metrics',
+      log_directory: join(env.dir, 'logs'),
+      linux: { security_context: { namespace_options: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } } },
+    };
+    const { pod_sandbox_id: podId } = await t.call(t.runtime, 'RunPodSandbox', { config: podConfig });
+    const { container_id: cid } = await t.call(t.runtime, 'CreateContainer', {
+      pod_sandbox_id: podId,
+      sandbox_config: podConfig,
+      config: { metadata: { name: 'sleeper', attempt: 0 }, image: { image: BUSYBOX }, command: ['sleep', '3600'], log_path: 'sleeper.log' },
+    });
+    await t.call(t.runtime, 'StartContainer', { container_id: cid });
+
+    const after = await scrape();
+    const moved = (name: string, labels: Record<string, string> = {}) => valueOf(after, name, labels) - valueOf(before, name, labels);
+
+    // Every family, ours and the standard process ones, under our prefix.
+    const names = new Set(after.map((s) => s.name));
+    for (const name of names) expect(name.startsWith('cri_shim_'), name).toBe(true);
+    for (const family of [
+      'cri_shim_grpc_request_duration_seconds_bucket',
+      'cri_shim_pod_start_duration_seconds_sum',
+      'cri_shim_cni_plugin_duration_seconds_count',
+      'cri_shim_docker_request_duration_seconds_count',
+      'cri_shim_pod_sandboxes',
+      'cri_shim_containers',
+      'cri_shim_nodejs_eventloop_lag_seconds',
+      'cri_shim_nodejs_eventloop_lag_p99_seconds',
+      'cri_shim_process_cpu_user_seconds_total',
+      'cri_shim_process_resident_memory_bytes',
+      'cri_shim_nodejs_heap_size_used_bytes',
+    ]) {
+      expect(names.has(family), family).toBe(true);
+    }
+
+    // RPCs by method and code, the failing one included.
+    expect(moved('cri_shim_grpc_request_duration_seconds_count', rpc('Version', 'OK'))).toBe(1);
+    expect(moved('cri_shim_grpc_request_duration_seconds_count', rpc('ContainerStatus', 'NOT_FOUND'))).toBe(1);
+    expect(moved('cri_shim_grpc_request_duration_seconds_count', rpc('RunPodSandbox', 'OK'))).toBe(1);
+    expect(valueOf(after, 'cri_shim_grpc_request_duration_seconds_bucket', { ...rpc('Version', 'OK'), le: '+Inf' })).toBeGreaterThanOrEqual(1);
+    expect(moved('cri_shim_grpc_request_duration_seconds_count', { service: 'RuntimeService', method: 'Status', code: 'OK' })).toBe(0);
+
+    // One pod started; its duration is the RunPodSandbox call's.
+    expect(moved('cri_shim_pod_start_duration_seconds_count')).toBe(1);
+    expect(valueOf(after, 'cri_shim_pod_start_duration_seconds_sum')).toBeGreaterThan(0);
+
+    // The chain of createPodNetEnv ran once for the pod.
+    for (const plugin of ['bridge', 'portmap', 'firewall']) {
+      expect(moved('cri_shim_cni_plugin_duration_seconds_count', { plugin, verb: 'ADD', result: 'ok' }), plugin).toBe(1);
+    }
+
+    // Docker calls by operation, ids elided: the pause container and ours were created and started.
+    expect(moved('cri_shim_docker_request_duration_seconds_count', { operation: 'POST /containers/create', result: 'ok' })).toBe(2);
+    expect(moved('cri_shim_docker_request_duration_seconds_count', { operation: 'POST /containers/{id}/start', result: 'ok' })).toBe(2);
+    expect(moved('cri_shim_docker_request_duration_seconds_count', { operation: 'GET /containers/{id}/json', result: 'ok' })).toBeGreaterThanOrEqual(2);
+
+    // Pods and containers by state, from the live view.
+    expect(valueOf(after, 'cri_shim_pod_sandboxes', { state: 'ready' })).toBe(1);
+    expect(valueOf(after, 'cri_shim_pod_sandboxes', { state: 'notready' })).toBe(0);
+    expect(valueOf(after, 'cri_shim_containers', { state: 'running' })).toBe(1);
+
+    await t.call(t.runtime, 'StopPodSandbox', { pod_sandbox_id: podId });
+    const stopped = await scrape();
+    expect(valueOf(stopped, 'cri_shim_pod_sandboxes', { state: 'ready' })).toBe(0);
+    expect(valueOf(stopped, 'cri_shim_pod_sandboxes', { state: 'notready' })).toBe(1);
+    expect(valueOf(stopped, 'cri_shim_containers', { state: 'exited' })).toBe(1);
+    expect(valueOf(stopped, 'cri_shim_cni_plugin_duration_seconds_count', { plugin: 'bridge', verb: 'DEL', result: 'ok' })).toBe(1);
+
+    await t.call(t.runtime, 'RemovePodSandbox', { pod_sandbox_id: podId });
+    const removed = await scrape();
+    expect(valueOf(removed, 'cri_shim_pod_sandboxes', { state: 'notready' })).toBe(0);
+    expect(valueOf(removed, 'cri_shim_containers', { state: 'exited' })).toBe(0);
+  });
+});
