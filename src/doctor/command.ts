@@ -27,7 +27,7 @@ export async function doctorChecks(config: ShimConfig): Promise<CheckResult[]> {
     await checkIpForward(),
     await checkBrNetfilter(),
     checkForward(await forwardPolicy(), cni.chainTypes),
-    await checkPauseImage(docker, config.pauseImage, health.reachable),
+    await checkPauseImage(docker, config.pauseImage, health.reachable, Object.keys(config.registryMirrors).length > 0),
     await checkSocket(unixPath(config.listen)),
     await checkWritableDir('state dir', config.stateDir),
     await checkWritableDir('CNI cache dir', config.cniCacheDir),

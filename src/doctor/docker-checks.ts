@@ -45,7 +45,8 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
 }
 
-export async function checkPauseImage(docker: Docker, ref: string, reachable: boolean): Promise<CheckResult> {
+/** @param viaMirrors the shim pulls through configured mirrors; this check can only ask the registry itself. */
+export async function checkPauseImage(docker: Docker, ref: string, reachable: boolean, viaMirrors = false): Promise<CheckResult> {
   const name = `pause image ${ref}`;
   if (!reachable) return fail(name, 'unknown: dockerd does not answer', 'start dockerd first');
   try {
@@ -58,7 +59,8 @@ export async function checkPauseImage(docker: Docker, ref: string, reachable: bo
     await withTimeout(docker.getImage(ref).distribution(), 15_000);
     return pass(name, 'not present locally, but its registry serves it (pullable)');
   } catch (err) {
-    return fail(name, `not present and not pullable: ${(err as Error).message.split('\n')[0]}`, `docker pull ${ref}, docker load it, or set --pause-image to an image the node has (bash hack/run-shim.sh builds localhost/cri-shim/pause:1.0)`);
+    const mirrors = viaMirrors ? ' from its registry (the shim would try the configured mirrors first; this check cannot)' : '';
+    return fail(name, `not present and not pullable${mirrors}: ${(err as Error).message.split('\n')[0]}`, `docker pull ${ref}, docker load it, or set --pause-image to an image the node has (bash hack/run-shim.sh builds localhost/cri-shim/pause:1.0)`);
   }
 }
 

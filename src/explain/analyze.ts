@@ -93,6 +93,7 @@ export function analyze(inp: ExplainInputs): Explanation {
     problems.push(`netns file ${sb.netnsPath} is inode ${inp.netnsInode} but the pause container is in net:[${pauseNet}]`);
   }
   if (inp.podError) problems.push(`could not read the pod's side: ${inp.podError}`);
+  if (inp.hostError) problems.push(`could not read the host's links (ip -j addr show): ${inp.hostError}`);
 
   // ---- pod side ----
   const podLink = inp.podLinks?.find((l) => l.ifname === ifName) ?? null;

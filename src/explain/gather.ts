@@ -108,8 +108,13 @@ export async function gather(sandbox: SandboxRecord, opts: GatherOptions): Promi
   } catch {
     netnsInode = null;
   }
-  const hostLinks = JSON.parse(await exec('ip', ['-j', '-d', 'addr', 'show'])) as IpLink[];
-  const pod = netnsInode !== null && safePath(sandbox.netnsPath) ? await readPodSide(sandbox.netnsPath) : { links: null, routes: null, error: 'no netns file' };
+  const host = await readHostLinks();
+  const pod =
+    netnsInode === null
+      ? { links: null, routes: null } // the missing netns file is itself the finding
+      : safePath(sandbox.netnsPath)
+        ? await readPodSide(sandbox.netnsPath)
+        : { links: null, routes: null, error: `refusing netns path ${JSON.stringify(sandbox.netnsPath)}` };
   const ipt = await readIptables();
   const dockerContainers = [
     await inspectContainer(opts.docker, sandbox.pauseContainerId, '(pause)'),
@@ -122,7 +127,8 @@ export async function gather(sandbox: SandboxRecord, opts: GatherOptions): Promi
     cache,
     networkConf,
     netnsInode,
-    hostLinks,
+    hostLinks: host.links,
+    ...(host.error ? { hostError: host.error } : {}),
     podLinks: pod.links,
     podRoutes: pod.routes,
     ...(pod.error ? { podError: pod.error } : {}),
@@ -146,6 +152,14 @@ async function readCache(cacheDir: string, id: string, ifName: string): Promise<
     return { path: join(cacheDir, 'results'), entry: null, error: (err as Error).message };
   }
   return { path: cachePath(cacheDir, '<network>', id, ifName), entry: null, error: 'no file' };
+}
+
+async function readHostLinks(): Promise<{ links: IpLink[]; error?: string }> {
+  try {
+    return { links: JSON.parse(await exec('ip', ['-j', '-d', 'addr', 'show'])) as IpLink[] };
+  } catch (err) {
+    return { links: [], error: (err as Error).message.split('\n')[0] };
+  }
 }
 
 async function readPodSide(netns: string): Promise<{ links: IpLink[] | null; routes: IpRoute[] | null; error?: string }> {

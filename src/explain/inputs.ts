@@ -71,6 +71,7 @@ export interface ExplainInputs {
   netnsInode: string | null;
   /** Every link of the host namespace (`ip -j -d addr show`). */
   hostLinks: IpLink[];
+  hostError?: string;
   /** Links inside the pod's netns; null when the netns could not be entered. */
   podLinks: IpLink[] | null;
   podRoutes: IpRoute[] | null;

@@ -147,8 +147,17 @@ describe('explain and doctor on a real pod', () => {
       expect(r.out).toContain(`✗ CNI config ${empty}: no .conf/.conflist/.json file: NetworkReady stays false and no pod can start`);
       expect(r.out).toMatch(new RegExp(`✗ CNI config [^\\n]+\\n    fix: write a \\.conflist into ${empty}`));
       expect(r.out).toContain('✓ dockerd');
+      expect(r.out).toMatch(/\n2 of \d+ checks failed\n$/); // the config, and FORWARD with no chain to open it
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
+  });
+
+  it('doctor fails on a pause image that is neither present nor pullable (a loopback registry that is not there)', async () => {
+    const ref = 'localhost/cri-shim/no-such-pause:0';
+    const r = await cli(['doctor', ...flags, '--pause-image', ref]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(new RegExp(`✗ pause image ${ref}: not present and not pullable: [^\n]+\n    fix: docker pull ${ref}`));
+    expect(r.out).toContain('1 of ');
   });
 });
