@@ -61,8 +61,9 @@ export class ShimMetrics {
       buckets: CALL_BUCKETS,
       registers,
     });
-    // Process CPU, memory, fds, heap, GC and event-loop delay (…_nodejs_eventloop_lag_*).
-    collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+    // Process CPU, memory, fds, heap, GC and event-loop delay (nodejs_eventloop_lag_*), under
+    // their conventional unprefixed names so stock Node.js dashboards and alerts work as-is.
+    collectDefaultMetrics({ register: this.registry });
   }
 
   /** Adds the pod and container gauges, computed from `pods` at each scrape. */
