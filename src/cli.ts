@@ -5,8 +5,16 @@
 import { helpText, parseCli, unixPath } from './config.js';
 import { createLogger } from './logger.js';
 import { startShim } from './shim.js';
+import { runSubcommand, SUBCOMMANDS_HELP } from './subcommands.js';
+import { versionText } from './version-info.js';
 
 async function main(): Promise<void> {
+  if (process.argv[2] === '--version') {
+    process.stdout.write(versionText() + '\n');
+    return;
+  }
+  const sub = await runSubcommand(process.argv.slice(2));
+  if (sub !== undefined) process.exit(sub);
   let parsed;
   try {
     parsed = parseCli(process.argv.slice(2));
@@ -15,7 +23,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   if (parsed.help) {
-    process.stdout.write(helpText() + '\n');
+    process.stdout.write(helpText() + '\n\n' + SUBCOMMANDS_HELP + '\n');
     return;
   }
   if (parsed.printSocket) {
