@@ -59,19 +59,24 @@ export interface PodStatsSample extends ResourceStats {
   containers: ContainerStatsSample[];
 }
 
-/** Items sampled between two yields to the event loop (cgroup files are read synchronously). */
-const SLICE = 8;
+/** How long (ms) sampling may hold the event loop before it yields (cgroup files are read synchronously). */
+const SLICE_BUDGET_MS = 3;
 
 /**
- * `fn` over `items`, SLICE at a time, with a turn of the event loop between slices: the
- * reads are synchronous, and 220 containers in one go would hold every other RPC for
- * tens of ms.
+ * `fn` over `items`, one at a time, with a turn of the event loop whenever the slice has
+ * run for SLICE_BUDGET_MS: the reads are synchronous, and a fixed count of items per
+ * slice (8 pods = a few hundred files) still held other RPCs for tens of ms on a busy
+ * node, where one memory.stat read can take a millisecond.
  */
 async function inSlices<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = [];
-  for (let i = 0; i < items.length; i += SLICE) {
-    if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    out.push(...(await Promise.all(items.slice(i, i + SLICE).map(fn))));
+  let sliceStart = performance.now();
+  for (const item of items) {
+    if (performance.now() - sliceStart >= SLICE_BUDGET_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+    out.push(await fn(item));
   }
   return out;
 }
