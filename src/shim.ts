@@ -50,13 +50,15 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
   // Off by default: without --metrics-address no observer is installed anywhere.
   const metrics = config.metricsAddress ? new ShimMetrics(logger.child({ component: 'metrics' })) : undefined;
   if (metrics) observeDockerCalls(docker, metrics.observeDocker);
+  // Our identity on the node: the managed label of our containers and the owner mark of
+  // our CNI cache entries. One value, or network GC would collect live pods' networks.
+  const instance = resolve(config.stateDir);
   const cni = createCniEngine({
     confDir: config.cniConfDir,
     binDirs: config.cniBinDirs,
     cacheDir: config.cniCacheDir,
     pluginTimeoutMs: config.cniPluginTimeoutMs,
-    // Marks our cache entries, so network GC only ever collects ours (same value as the managed label).
-    owner: resolve(config.stateDir),
+    owner: instance,
     logger: logger.child({ component: 'cni' }),
     watch: overrides.watchCni ?? true,
     invokeObserver: metrics?.observeCni,
@@ -77,7 +79,7 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
     logger: logger.child({ component: 'pods' }),
   });
   await pods.load();
-  const networkGc = new NetworkGc({ docker, cni, instance: resolve(config.stateDir), logger: logger.child({ component: 'network-gc' }) });
+  const networkGc = new NetworkGc({ docker, cni, instance, logger: logger.child({ component: 'network-gc' }) });
   metrics?.countPods(podCounts(pods));
   const nodeNetwork = new NodeNetworkConfig(config.stateDir, logger);
   await nodeNetwork.load();

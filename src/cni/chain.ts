@@ -122,21 +122,10 @@ export async function checkChain(net: ResolvedNetwork, rt: RuntimeArgs, prevResu
 
 /**
  * DEL in reverse list order. Every plugin runs even if one fails, so one broken
- * plugin does not leak what the others hold (an IP, iptables rules); the first error
- * is thrown afterwards and the caller keeps the cache entry for a retry.
+ * plugin does not leak what the others hold (an IP, iptables rules); every plugin's
+ * failure is returned (empty when DEL succeeded) for the caller to judge (del-policy.ts).
  * Code 3 ("container unknown") means there is nothing to clean up: success.
  */
-export async function delChain(
-  net: ResolvedNetwork,
-  rt: RuntimeArgs,
-  prevResult: CniResult | undefined,
-  ctx: ChainContext,
-): Promise<void> {
-  const errors = await delChainCollect(net, rt, prevResult, ctx);
-  if (errors.length > 0) throw errors[0];
-}
-
-/** delChain, returning every plugin's failure (empty when DEL succeeded) for the caller to judge. */
 export async function delChainCollect(
   net: ResolvedNetwork,
   rt: RuntimeArgs,

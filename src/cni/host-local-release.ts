@@ -14,7 +14,7 @@ import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { PluginConf } from './config.js';
 
-export const HOST_LOCAL_DEFAULT_DATA_DIR = '/var/lib/cni/networks';
+const HOST_LOCAL_DEFAULT_DATA_DIR = '/var/lib/cni/networks';
 
 export interface Reservation {
   ip: string;
@@ -22,7 +22,7 @@ export interface Reservation {
 }
 
 /** The host-local data dirs the plugins of a list use for `network`, checked to be plain absolute paths. */
-export function hostLocalDirs(plugins: readonly PluginConf[], network: string): string[] {
+function hostLocalDirs(plugins: readonly PluginConf[], network: string): string[] {
   const dirs = new Set<string>();
   for (const p of plugins) {
     const ipam = p.ipam as { type?: unknown; dataDir?: unknown } | undefined;
@@ -36,7 +36,7 @@ export function hostLocalDirs(plugins: readonly PluginConf[], network: string): 
 }
 
 /** The reservation files in `dir` that belong to this container interface. */
-export async function findReservations(dir: string, containerId: string, ifName: string): Promise<Reservation[]> {
+async function findReservations(dir: string, containerId: string, ifName: string): Promise<Reservation[]> {
   let names: string[];
   try {
     names = await readdir(dir);

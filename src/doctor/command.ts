@@ -13,10 +13,10 @@ import { checkBrNetfilter, checkDisk, checkForward, checkIpForward, checkSocket,
 export const DOCTOR_USAGE = 'Usage: cri-shim doctor [--json] [--config FILE] [--cni-conf-dir DIR] [--cni-bin-dir DIR]… [--state-dir DIR] [--listen URL] [--docker-endpoint PATH] [--pause-image REF]';
 
 /** Where the kubelet writes pod logs by default; the shim writes container logs under it. */
-export const POD_LOG_DIR = '/var/log/pods';
+const POD_LOG_DIR = '/var/log/pods';
 const KUBELET_CONFIG = '/var/lib/kubelet/config.yaml';
 
-export async function doctorChecks(config: ShimConfig): Promise<CheckResult[]> {
+async function doctorChecks(config: ShimConfig): Promise<CheckResult[]> {
   const docker = createDockerClient(config.dockerEndpoint);
   const health = await dockerHealth(docker);
   const cni = await checkCni(config.cniConfDir, config.cniBinDirs, config.cniPluginTimeoutMs);

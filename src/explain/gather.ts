@@ -22,7 +22,7 @@ async function exec(cmd: string, args: string[]): Promise<string> {
   return stdout;
 }
 
-export async function readRecords<T>(dir: string): Promise<T[]> {
+async function readRecords<T>(dir: string): Promise<T[]> {
   let names: string[];
   try {
     names = await readdir(dir);

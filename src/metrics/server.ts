@@ -4,14 +4,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { splitHostPort } from '../host-port.js';
 import type { Logger } from '../logger.js';
 import type { ShimMetrics } from './shim-metrics.js';
-
-/** `HOST:PORT` or `[V6]:PORT` → its parts (the config has checked the form). */
-export function splitHostPort(address: string): { host: string; port: number } {
-  const at = address.lastIndexOf(':');
-  return { host: address.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(at + 1)) };
-}
 
 export class MetricsServer {
   private readonly http: Server;

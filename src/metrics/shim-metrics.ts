@@ -9,7 +9,7 @@ import type { CniInvocation } from '../cni/index.js';
 import type { Logger } from '../logger.js';
 import type { ContainerStateName, SandboxState } from '../runtime/types.js';
 
-export const METRIC_PREFIX = 'cri_shim_';
+const METRIC_PREFIX = 'cri_shim_';
 
 /** What the pod gauges are computed from: the runtime's queries that answer from memory. */
 export interface PodCounts {

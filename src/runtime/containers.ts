@@ -207,6 +207,11 @@ export async function listContainers(deps: ContainerDeps, filter: ContainerFilte
     records = records.filter((r) => r.sandboxId === sandboxId);
   }
   records = records.filter((r) => matchesSelector(r.spec.labels, filter.labelSelector));
+  // Waiting for an exited container's log (liveState) never makes it match another state:
+  // leave out what cannot match before waiting, so a list of running ones never waits.
+  if (filter.state && filter.state !== 'exited') {
+    records = records.filter((r) => (deps.live.get(r.id) ?? UNKNOWN_STATE).state === filter.state);
+  }
   const views = await Promise.all(records.map(async (record): Promise<ContainerView> => ({ record, live: await liveState(deps, record.id) })));
   return filter.state ? views.filter((v) => v.live.state === filter.state) : views;
 }

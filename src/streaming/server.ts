@@ -17,6 +17,7 @@ import { notFound, rejectUpgrade, spdySwitchingProtocols, type HttpError } from 
 import { dialInNetns, type PodDial } from './netns-dial.js';
 import { RequestCache, type StreamRequest } from './requests.js';
 import { serveSpdySession, serveWebSocketSession, type SessionDeps } from './sessions.js';
+import { splitHostPort } from '../host-port.js';
 import { SpdyConnection } from './spdy/connection.js';
 import { planUpgrade, type UpgradePlan } from './upgrade.js';
 
@@ -201,9 +202,8 @@ export class StreamingServer {
 }
 
 function splitAddress(address: string): { host: string; port: number } {
-  const at = address.lastIndexOf(':');
-  const host = address.slice(0, at).replace(/^\[(.*)\]$/, '$1');
-  return { host: host || '0.0.0.0', port: Number(address.slice(at + 1)) };
+  const { host, port } = splitHostPort(address);
+  return { host: host || '0.0.0.0', port };
 }
 
 /** A wildcard bind is advertised as the node's first external address (as containerd). */

@@ -81,9 +81,33 @@ export function createPodNetEnv(index: number, extraPlugins: object[] = []): Pod
       } catch {
         // already gone
       }
+      removeFirewallRulesOf(subnet);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The `firewall` plugin's per-pod ACCEPT rules in CNI-FORWARD for this suite's subnet: only a
+ * CNI DEL removes them, so a test that failed before its pod's DEL leaves them behind, and
+ * host-local hands the same IPs out again next run (where "no rule for this IP" then fails).
+ */
+function removeFirewallRulesOf(subnet: string): void {
+  const prefix = subnet.replace(/0\/24$/, '');
+  let rules: string[];
+  try {
+    rules = sh('iptables', ['-w', '-S', 'CNI-FORWARD']).split('\n');
+  } catch {
+    return; // no firewall plugin ever ran here
+  }
+  for (const rule of rules) {
+    if (!rule.startsWith('-A CNI-FORWARD ') || !rule.includes(` ${prefix}`)) continue;
+    try {
+      sh('iptables', ['-w', '-D', ...rule.slice(3).split(' ')]);
+    } catch {
+      // removed meanwhile
+    }
+  }
 }
 
 /** Docker containers of the pod with this uid, running or not. */

@@ -127,6 +127,7 @@ export class StatsService {
   /** Every container the filter selects; CPU and memory only for running ones. */
   async listContainerStats(filter: ContainerFilter): Promise<ContainerStatsSample[]> {
     const views = await this.opts.pods.listContainers(filter);
+    await this.warmTargets(views.map((v) => [v.record.id, v.live.state === 'running']));
     const out = await inSlices(views, async (v) => (await this.sampleContainer(v, true)).sample);
     this.sweep();
     return out;
@@ -153,6 +154,10 @@ export class StatsService {
       list.push(c);
       bySandbox.set(c.record.sandboxId, list);
     }
+    await this.warmTargets([
+      ...sandboxes.map((s): [string, boolean] => [s.record.pauseContainerId, true]),
+      ...containers.map((c): [string, boolean] => [c.record.id, true]),
+    ]);
     const out = await inSlices(sandboxes, (s) => this.samplePod(s, bySandbox.get(s.record.id) ?? []));
     this.sweep();
     return out;
@@ -177,6 +182,14 @@ export class StatsService {
     this.targets.retain(live);
     this.layers.retain(live);
     this.cpuRates.retain(new Set([...live].flatMap((id) => [`c:${id}`, `p:${id}`])));
+  }
+
+  /**
+   * Fills the target cache for many containers at once: a cold cache (first call, new
+   * pods) means a Docker inspect each, which must run side by side, not one per slice.
+   */
+  private async warmTargets(wanted: Array<[dockerId: string, running: boolean]>): Promise<void> {
+    await Promise.all(wanted.map(([id, running]) => this.target(id, running)));
   }
 
   private async target(dockerId: string, running: boolean): Promise<DockerTarget | null> {

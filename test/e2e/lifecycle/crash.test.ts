@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CRASH_STEPS } from '../../../src/crash-point.js';
 import { startChildShim, type ChildShim, type ChildShimDirs } from '../../helpers/child-shim.js';
 import { leftovers, netnsOf, NOTHING } from '../../helpers/leftovers.js';
-import { createPodNetEnv, dockerContainersOfPod, removeContainersOfPod, sh, type PodNetEnv } from '../../helpers/pod-net.js';
+import { createPodNetEnv, dockerContainersOfPod, removeContainersOfPod, sh, shimConfigFor, type PodNetEnv } from '../../helpers/pod-net.js';
 import { uniqueId } from '../../helpers/shim.js';
 
 const BUSYBOX = 'localhost/cri-shim/busybox:1.0';
@@ -37,13 +37,7 @@ describe('a crash at any named step leaves nothing behind after a restart', () =
 
   beforeAll(async () => {
     env = createPodNetEnv(81);
-    dirs = {
-      socket: join(env.dir, 'cri.sock'),
-      stateDir: join(env.dir, 'state'),
-      cniConfDir: env.confDir,
-      cniCacheDir: env.cacheDir,
-      cniBinDirs: env.binDirs,
-    };
+    dirs = { socket: join(env.dir, 'cri.sock'), ...shimConfigFor(env) };
     uids.push(bystander.uid);
     shim = await startChildShim(dirs);
     const run = await shim.call('RunPodSandbox', { config: podConfig('bystander', bystander.uid, 'bystander') });

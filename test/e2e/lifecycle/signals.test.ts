@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChildShim, type ChildShim, type ChildShimDirs } from '../../helpers/child-shim.js';
 import { leftovers, netnsOf, NOTHING } from '../../helpers/leftovers.js';
-import { createPodNetEnv, dockerContainersOfPod, removeContainersOfPod, sh, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
+import { createPodNetEnv, dockerContainersOfPod, removeContainersOfPod, sh, shimConfigFor, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
 import { uniqueId } from '../../helpers/shim.js';
 
 function podConfig(name: string, uid: string) {
@@ -36,13 +36,7 @@ describe('signals and kill -9 while RunPodSandbox is in flight', () => {
   beforeAll(() => {
     gate = mkdtempSync(join(tmpdir(), 'cri-shim-gate-'));
     env = createPodNetEnv(80, [{ type: 'gate', dir: gate }]);
-    dirs = {
-      socket: join(env.dir, 'cri.sock'),
-      stateDir: join(env.dir, 'state'),
-      cniConfDir: env.confDir,
-      cniCacheDir: env.cacheDir,
-      cniBinDirs: env.binDirs,
-    };
+    dirs = { socket: join(env.dir, 'cri.sock'), ...shimConfigFor(env) };
   });
 
   afterAll(async () => {

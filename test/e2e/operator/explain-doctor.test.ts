@@ -11,7 +11,7 @@ import type { Explanation } from '../../../src/explain/explanation.js';
 import type { CheckResult } from '../../../src/doctor/check.js';
 import { runSubcommand } from '../../../src/subcommands.js';
 import { startTestShim, uniqueId, type TestShim } from '../../helpers/shim.js';
-import { createPodNetEnv, removeContainersOfPod, sh, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
+import { createPodNetEnv, removeContainersOfPod, sh, shimConfigFor, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
 
 const BUSYBOX = 'localhost/cri-shim/busybox:1.0';
 const HOST_PORT = 28_101;
@@ -32,13 +32,7 @@ describe('explain and doctor on a real pod', () => {
 
   beforeAll(async () => {
     env = createPodNetEnv(100);
-    t = await startTestShim({
-      stateDir: join(env.dir, 'state'),
-      cniConfDir: env.confDir,
-      cniBinDirs: env.binDirs,
-      cniCacheDir: env.cacheDir,
-      listen: `unix://${join(env.dir, 'cri.sock')}`,
-    });
+    t = await startTestShim({ ...shimConfigFor(env), listen: `unix://${join(env.dir, 'cri.sock')}` });
     flags = [
       '--state-dir', t.config.stateDir,
       '--cni-cache-dir', t.config.cniCacheDir,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCli, validateConfigFile } from '../../../src/config.js';
 import { silentLogger } from '../../../src/logger.js';
 import { ShimMetrics } from '../../../src/metrics/shim-metrics.js';
-import { splitHostPort } from '../../../src/metrics/server.js';
+import { splitHostPort } from '../../../src/host-port.js';
 
 describe('--metrics-address', () => {
   it('is off by default and taken from flags or the file', () => {
