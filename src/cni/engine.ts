@@ -29,7 +29,7 @@ import {
   type GcAttachment,
   type RuntimeArgs,
 } from './chain.js';
-import { listConfFiles, parseConfig, readConfFile, type PluginConf } from './config.js';
+import { parseConfig, type PluginConf } from './config.js';
 import { planDel } from './del-plan.js';
 import {
   DEFAULT_MAX_DEL_FAILING_MS,
@@ -42,6 +42,7 @@ import { releaseHostLocal, reservedIps } from './host-local-release.js';
 import { CniCacheError, CniNotReadyError } from './errors.js';
 import { KeyedMutex, NetworkLocks } from './locks.js';
 import { findPlugin } from './plugins.js';
+import { scanConfDir } from './scan.js';
 import { resolveNetwork, VersionCache, type ResolveContext, type ResolvedNetwork } from './resolve.js';
 import { encodeResult, parseResult, podIpsFromResult, type CniResult } from './result.js';
 import type {
@@ -146,23 +147,8 @@ export class CniEngine {
 
   /** First valid file in lexical order wins; the ones before it are reported. */
   private async scan(): Promise<LoadState> {
-    const listed = await listConfFiles(this.opts.confDir);
-    if (!listed.ok) return { rejected: [], usingLastGood: false, dirError: listed.reason };
-    const rejected: CniRejectedFile[] = [];
-    for (const conf of listed.files) {
-      const parsed = await readConfFile(conf);
-      if (!parsed.ok) {
-        rejected.push({ file: conf.file, reason: parsed.reason });
-        continue;
-      }
-      const resolved = await resolveNetwork(parsed.list, this.resolveContext());
-      if (!resolved.ok) {
-        rejected.push({ file: conf.file, reason: resolved.reason });
-        continue;
-      }
-      return { current: { network: resolved.network, file: conf.file }, rejected, usingLastGood: false };
-    }
-    return { rejected, usingLastGood: false };
+    const { chosen, rejected, dirError } = await scanConfDir(this.opts.confDir, this.resolveContext());
+    return { ...(chosen ? { current: chosen } : {}), rejected, usingLastGood: false, ...(dirError !== undefined ? { dirError } : {}) };
   }
 
   /**

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fail, pass, renderChecks } from '../../../src/doctor/check.js';
+import { createCniEngine } from '../../../src/cni/index.js';
 import { checkCni } from '../../../src/doctor/cni-checks.js';
 import { checkCgroupDriver, checkDockerd } from '../../../src/doctor/docker-checks.js';
 import { checkBrNetfilter, checkForward, checkIpForward, checkSocket, checkWritableDir } from '../../../src/doctor/node-checks.js';
@@ -51,6 +52,28 @@ describe('CNI checks', () => {
     expect(r.checks[0].ok).toBe(false);
     expect(r.checks[1]).toMatchObject({ ok: false, detail: `${join(conf, '10-pods.conflist')} needs host-local, portmap, firewall, not found` });
     expect(r.checks[1].fix).toContain('containernetworking-plugins');
+  });
+
+  it('name the config the shim loads even when its IPAM binary is missing, and fail the plugins check about it', async () => {
+    const conf = join(dir, 'net.d');
+    const bin = join(dir, 'bin');
+    mkdirSync(conf);
+    const noIpam = { ...CHAIN, name: 'first', plugins: [{ type: 'bridge', ipam: { type: 'no-such-ipam' } }, ...CHAIN.plugins.slice(1)] };
+    writeFileSync(join(conf, '10-first.conflist'), JSON.stringify(noIpam));
+    writeFileSync(join(conf, '20-second.conflist'), JSON.stringify(CHAIN));
+    for (const p of ['bridge', 'host-local', 'portmap', 'firewall']) fakePlugin(bin, p);
+    const engine = createCniEngine({ confDir: conf, binDirs: [bin], cacheDir: join(dir, 'cache'), watch: false });
+    try {
+      const loaded = (await engine.status()).network?.file;
+      expect(loaded).toBe(join(conf, '10-first.conflist'));
+      const r = await checkCni(conf, [bin], 5000);
+      expect(r.checks[0]).toMatchObject({ ok: true });
+      expect(r.checks[0].detail).toMatch(new RegExp(`^${loaded}: network "first"`));
+      expect(r.checks[1]).toMatchObject({ ok: false, detail: `${loaded} (the config the shim loads) needs no-such-ipam, not found: every pod's ADD fails` });
+      expect(r.chainTypes).toEqual(['bridge', 'portmap', 'firewall']);
+    } finally {
+      engine.close();
+    }
   });
 
   it('fail on an empty conf dir with an example config as the fix', async () => {
