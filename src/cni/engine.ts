@@ -507,74 +507,17 @@ export class CniEngine {
   // ---- network-wide verbs --------------------------------------------------------
 
   /**
-   * GC (1.1): DEL every cached attachment of the default network that is not in
-   * `valid`, then send GC to the plugins with the valid list. Holds the network
-   * exclusively, so no ADD/DEL on it interleaves.
-   */
-  async gc(valid: CniAttachmentRef[], opts: CniGcOptions = {}): Promise<CniGcReport> {
-    await this.initialLoad;
-    const current = this.state.current;
-    if (!current) return { skipped: 'no CNI network', deleted: [], errors: [] };
-    const net = current.network;
-    if (net.disableGC) return { network: net.name, skipped: `network "${net.name}" sets disableGC`, deleted: [], errors: [] };
-    const refs = valid.map((v) => ({ containerId: v.containerId, ifName: v.ifName ?? DEFAULT_IFNAME }));
-    const keep = new Set(refs.map((r) => `${r.containerId}\0${r.ifName}`));
-    const startedAt = Date.now();
-    return this.networkLocks.exclusive(net.name, async () => {
-      const report: CniGcReport = { network: net.name, deleted: [], errors: [] };
-      const entries = this.usable(await readAllCacheEntries(this.opts.cacheDir)).filter((e) => e.entry.networkName === net.name);
-      // Attachments we keep on purpose (too young to judge, or whose DEL failed) are
-      // still in use as far as the plugins know: GC must not free their IPs.
-      const spared: Array<{ containerId: string; ifName: string }> = [];
-      for (const { entry, file } of entries) {
-        if (keep.has(`${entry.containerId}\0${entry.ifName}`)) continue;
-        if (opts.minAgeMs && (await isYoungerThan(file, startedAt, opts.minAgeMs))) {
-          spared.push({ containerId: entry.containerId, ifName: entry.ifName });
-          continue;
-        }
-        try {
-          await this.delEntry(entry, file, undefined);
-          report.deleted.push({ containerId: entry.containerId, ifName: entry.ifName });
-        } catch (err) {
-          report.errors.push(err as Error);
-          spared.push({ containerId: entry.containerId, ifName: entry.ifName });
-        }
-      }
-      if (versionAtLeast(net.cniVersion, '1.1.0')) {
-        const list = [...refs, ...spared].map((r) => ({ containerID: r.containerId, ifname: r.ifName }));
-        report.errors.push(...(await gcChain(net, list, this.chainContext())));
-      }
-      if (report.deleted.length > 0 || report.errors.length > 0) {
-        this.log.info({ network: net.name, deleted: report.deleted, errors: report.errors.map((e) => e.message) }, 'CNI GC done');
-      }
-      return report;
-    });
-  }
-
-  /**
-   * The result of the cached ADD for an attachment, on any network: what a runtime that
-   * lost its own state needs to learn a pod's IPs again. Undefined when there is none.
-   */
-  async cachedResult(ref: CniAttachmentRef): Promise<CniResult | undefined> {
-    const reads = await findCacheEntries(this.opts.cacheDir, ref.containerId, ref.ifName ?? 'eth0');
-    for (const read of reads) {
-      if (read.state !== 'ok' || !read.entry.result) continue;
-      return parseResult(read.entry.result, String(read.entry.result.cniVersion ?? '1.0.0'));
-    }
-    return undefined;
-  }
-
-  /**
    * Whether an attachment is recorded at all, with its ADD's result when the ADD
    * completed: an entry without a result is an ADD that was cut short, which still
-   * needs a DEL.
+   * needs a DEL. What a runtime that lost its own state needs to learn a pod's IPs again.
    */
   async cachedAttachment(ref: CniAttachmentRef): Promise<{ result?: CniResult } | undefined> {
-    const reads = await findCacheEntries(this.opts.cacheDir, ref.containerId, ref.ifName ?? DEFAULT_IFNAME);
-    const ok = this.usable(reads);
+    const ok = this.usable(await findCacheEntries(this.opts.cacheDir, ref.containerId, ref.ifName ?? DEFAULT_IFNAME));
     if (ok.length === 0) return undefined;
-    const result = await this.cachedResult(ref);
-    return result ? { result } : {};
+    const completed = ok.find(({ entry }) => entry.result);
+    if (!completed?.entry.result) return {};
+    const result = completed.entry.result;
+    return { result: parseResult(result, String(result.cniVersion ?? '1.0.0')) };
   }
 
   // ---- garbage collection of our leaked attachments --------------------------------

@@ -145,8 +145,6 @@ export interface CniGcOptions {
 
 export interface CniGcReport {
   network?: string;
-  /** Why nothing was done (no network, disableGC). */
-  skipped?: string;
   /** Stale cached attachments that were DELeted. */
   deleted: CniAttachmentRef[];
   /** Failed DELs and failed GC calls; the rest still ran. */

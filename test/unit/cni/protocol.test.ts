@@ -17,6 +17,7 @@ import { FailedPreconditionError, InvalidArgumentError } from '../../../src/erro
 import { FakeCni, mainResult } from './fake-cni.js';
 
 const NET = 'fakenet';
+const OWNER = '/var/lib/cri-shim-test';
 const PLUGINS = [
   { type: 'main', capabilities: { portMappings: true, bandwidth: false }, bridge: 'br0', ipam: { type: 'x', subnet: '10.99.0.0/24' } },
   { type: 'meta', capabilities: { bandwidth: true, mac: true } },
@@ -446,7 +447,9 @@ describe('CNI plugin protocol', () => {
 
   describe('GC and STATUS (1.1)', () => {
     const saved = { ...process.env };
+    // GC runs through collectStale, which only touches entries an owner marked as its own.
     beforeEach(async () => {
+      engine = fake.engine({ owner: OWNER });
       await fake.writeConf('10-fake.conflist', conflist('1.1.0'));
       await engine.loadNetworks();
       await cannedAdd(fake, '1.1.0');
@@ -463,7 +466,8 @@ describe('CNI plugin protocol', () => {
       await engine.add(att('c2'));
       await engine.add(att('c3', { ifName: 'net1' }));
       await fake.clearCalls();
-      const report = await engine.gc([{ containerId: 'c1' }, { containerId: 'c3', ifName: 'net1' }]);
+      const [report, more] = await engine.collectStale(async () => [{ containerId: 'c1' }, { containerId: 'c3', ifName: 'net1' }]);
+      expect(more).toBeUndefined();
       expect(report).toEqual({ network: NET, deleted: [{ containerId: 'c2', ifName: 'eth0' }], errors: [] });
       const calls = await fake.calls();
       expect(calls.map((c) => `${c.command} ${c.type}`)).toEqual([
@@ -485,16 +489,16 @@ describe('CNI plugin protocol', () => {
 
     it('reports GC failures and keeps going', async () => {
       await fake.answer('meta', 'GC', { out: { code: 11, msg: 'busy' }, exit: 1 });
-      const report = await engine.gc([]);
-      expect(report.errors.map((e) => e.message)).toEqual(['network "fakenet": CNI plugin "meta" failed on GC: code 11 (try again later): busy']);
+      const [report] = await engine.collectStale(async () => []);
+      expect(report?.errors.map((e) => e.message)).toEqual(['network "fakenet": CNI plugin "meta" failed on GC: code 11 (try again later): busy']);
       expect((await fake.calls({ command: 'GC' })).map((c) => c.type)).toEqual(['main', 'meta', 'tail']);
     });
 
     it('leaves attachments younger than minAgeMs alone, and tells the plugins they are still in use', async () => {
       await engine.add(att('c1'));
       await fake.clearCalls();
-      const report = await engine.gc([], { minAgeMs: 60_000 });
-      expect(report.deleted).toEqual([]);
+      const [report] = await engine.collectStale(async () => [], { minAgeMs: 60_000 });
+      expect(report?.deleted).toEqual([]);
       expect(await readdir(path.join(fake.cacheDir, 'results'))).toEqual([`${NET}-c1-eth0`]);
       // Otherwise an IPAM plugin's GC would free the IP of a pod that was just added.
       for (const gc of await fake.calls({ command: 'GC' })) {
@@ -503,21 +507,25 @@ describe('CNI plugin protocol', () => {
       expect((await fake.calls({ command: 'GC' })).length).toBe(3);
     });
 
-    it('below 1.1.0 only DELs stale attachments; disableGC does nothing at all', async () => {
+    it('below 1.1.0 and with disableGC it only DELs stale attachments, sending no GC', async () => {
       await fake.writeConf('10-fake.conflist', conflist('1.0.0'));
       await engine.loadNetworks();
       await cannedAdd(fake, '1.0.0');
       await engine.add(att('c1'));
       await fake.clearCalls();
-      expect((await engine.gc([])).deleted).toHaveLength(1);
+      expect((await engine.collectStale(async () => []))[0]?.deleted).toEqual([{ containerId: 'c1', ifName: 'eth0' }]);
       expect((await fake.calls()).map((c) => c.command)).toEqual(['DEL', 'DEL', 'DEL']);
 
       await fake.writeConf('10-fake.conflist', conflist('1.1.0', { disableGC: true }));
       await engine.loadNetworks();
+      await cannedAdd(fake, '1.1.0');
       await engine.add(att('c2'));
+      await engine.add(att('c3'));
       await fake.clearCalls();
-      expect(await engine.gc([])).toMatchObject({ skipped: 'network "fakenet" sets disableGC', deleted: [] });
-      expect(await fake.calls()).toEqual([]);
+      expect(await engine.collectStale(async () => [{ containerId: 'c2' }])).toEqual([
+        { network: NET, deleted: [{ containerId: 'c3', ifName: 'eth0' }], errors: [] },
+      ]);
+      expect((await fake.calls()).map((c) => `${c.command} ${c.env.CNI_CONTAINERID}`)).toEqual(['DEL c3', 'DEL c3', 'DEL c3']);
     });
 
     it('STATUS asks every plugin with only CNI_COMMAND and CNI_PATH', async () => {
@@ -569,13 +577,14 @@ describe('CNI plugin protocol', () => {
     });
 
     it('GC waits for ADDs on its network and they wait for it', async () => {
+      engine = fake.engine({ owner: OWNER });
       await fake.writeConf('10-fake.conflist', conflist('1.1.0'));
       await engine.loadNetworks();
       await cannedAdd(fake, '1.1.0');
       await fake.answer('main', 'ADD', { out: mainResult('1.1.0'), sleep: 0.5 });
       const adding = engine.add(att('c5'));
       await new Promise((r) => setTimeout(r, 100));
-      const gc = engine.gc([{ containerId: 'c5' }]);
+      const gc = engine.collectStale(async () => [{ containerId: 'c5' }]);
       await Promise.all([adding, gc]);
       const order = (await fake.calls()).map((c) => c.command);
       expect(order).toEqual(['ADD', 'ADD', 'ADD', 'GC', 'GC', 'GC']);
