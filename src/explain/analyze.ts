@@ -4,27 +4,15 @@
  * serve it, and every place where the node does not match what the CNI result and the
  * pod spec say it should. Pure: no I/O.
  */
+import { parseResult, type CniResult } from '../cni/result.js';
 import type { ContainerInputs, ExplainInputs, IpLink, IpRoute } from './inputs.js';
 import type { ContainerNamespaces, Explanation, NsShare, PluginStep } from './explanation.js';
 import { parseIptables, podRules, splitWords, type IptablesRule, type IptablesTable } from './iptables.js';
 
-interface ResultInterface {
-  name: string;
-  mac?: string;
-  sandbox?: string;
-}
+/** The parts of the attachment's CNI result that explain compares with the node. */
+type ChainResult = Pick<CniResult, 'interfaces' | 'ips' | 'routes'>;
 
-interface ResultIp {
-  address: string;
-  gateway?: string;
-  interface?: number;
-}
-
-interface ChainResult {
-  interfaces: ResultInterface[];
-  ips: ResultIp[];
-  routes: Array<{ dst: string; gw?: string }>;
-}
+const NO_RESULT: ChainResult = { interfaces: [], ips: [], routes: [] };
 
 const DEFAULT_BRIDGE = 'cni0';
 
@@ -32,22 +20,21 @@ function asRecord(v: unknown): Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
-function readResult(raw: unknown): ChainResult {
-  const r = asRecord(raw);
-  const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-  return {
-    interfaces: arr(r.interfaces).map(asRecord).map((i) => ({
-      name: String(i.name ?? ''),
-      ...(typeof i.mac === 'string' ? { mac: i.mac } : {}),
-      ...(typeof i.sandbox === 'string' ? { sandbox: i.sandbox } : {}),
-    })),
-    ips: arr(r.ips).map(asRecord).map((i) => ({
-      address: String(i.address ?? ''),
-      ...(typeof i.gateway === 'string' ? { gateway: i.gateway } : {}),
-      ...(typeof i.interface === 'number' ? { interface: i.interface } : {}),
-    })),
-    routes: arr(r.routes).map(asRecord).map((x) => ({ dst: String(x.dst ?? ''), ...(typeof x.gw === 'string' ? { gw: x.gw } : {}) })),
-  };
+/**
+ * The attachment's result in src/cni's own model, every spec version included (a
+ * 0.2.0 result has ip4/ip6, not ips). The cache holds the plugin's JSON; the sandbox
+ * record holds the parsed model, whose `raw` is that JSON.
+ */
+function readResult(inp: ExplainInputs, problems: string[]): ChainResult {
+  const recorded = inp.sandbox.network?.result ?? null;
+  const raw = inp.cache.entry?.result ?? asRecord(recorded).raw ?? recorded;
+  if (raw === null || raw === undefined) return NO_RESULT;
+  try {
+    return parseResult(raw, String(inp.networkConf?.cniVersion ?? '1.0.0'));
+  } catch (err) {
+    problems.push(`the CNI result cannot be read (${(err as Error).message}): its IPs and interfaces are not checked`);
+    return NO_RESULT;
+  }
 }
 
 function plugins(conf: Record<string, unknown> | null): Array<Record<string, unknown>> {
@@ -74,7 +61,7 @@ export function analyze(inp: ExplainInputs): Explanation {
   const problems: string[] = [];
   const sb = inp.sandbox;
   const rawResult = inp.cache.entry?.result ?? sb.network?.result ?? null;
-  const result = readResult(rawResult);
+  const result = readResult(inp, problems);
   const chain = plugins(inp.networkConf);
   const bridgeConf = chain.find((p) => p.type === 'bridge');
   const bridgeName = bridgeConf ? String(bridgeConf.bridge ?? DEFAULT_BRIDGE) : (result.interfaces.find((i) => !i.sandbox)?.name ?? null);

@@ -6,11 +6,13 @@
  * exactly when `explain` is run.
  */
 import { execFile } from 'node:child_process';
-import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { findCacheEntries, entryConfigBytes, cachePath } from '../cni/cache.js';
+import { silentLogger } from '../logger.js';
+import { readJsonRecords } from '../runtime/json-store.js';
 import type { ContainerRecord, SandboxRecord } from '../runtime/types.js';
 import type { ContainerInputs, ExplainInputs, IpLink, IpRoute, NsInodes, PodFile } from './inputs.js';
 
@@ -22,27 +24,8 @@ async function exec(cmd: string, args: string[]): Promise<string> {
   return stdout;
 }
 
-async function readRecords<T>(dir: string): Promise<T[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const out: T[] = [];
-  for (const name of names.filter((n) => n.endsWith('.json') && !n.startsWith('.'))) {
-    try {
-      out.push(JSON.parse(await readFile(join(dir, name), 'utf8')) as T);
-    } catch {
-      // a torn or foreign file: the shim skips it too
-    }
-  }
-  return out;
-}
-
 export function sandboxRecords(stateDir: string): Promise<SandboxRecord[]> {
-  return readRecords<SandboxRecord>(join(stateDir, 'sandboxes'));
+  return readJsonRecords<SandboxRecord>(join(stateDir, 'sandboxes'), silentLogger);
 }
 
 /** A path we pass to nsenter must be one our records could hold: absolute, no control characters. */
@@ -91,7 +74,7 @@ export interface GatherOptions {
 }
 
 export async function gather(sandbox: SandboxRecord, opts: GatherOptions): Promise<ExplainInputs> {
-  const containers = (await readRecords<ContainerRecord>(join(opts.stateDir, 'containers'))).filter((c) => c.sandboxId === sandbox.id);
+  const containers = (await readJsonRecords<ContainerRecord>(join(opts.stateDir, 'containers'), silentLogger)).filter((c) => c.sandboxId === sandbox.id);
   const ifName = sandbox.network?.ifName ?? 'eth0';
   const cache = await readCache(opts.cniCacheDir, sandbox.id, ifName);
   let networkConf: Record<string, unknown> | null = null;

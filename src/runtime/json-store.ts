@@ -19,15 +19,7 @@ export class JsonStore<T extends { id: string }> {
   /** Loads every record from disk; unreadable files are logged and skipped. */
   async load(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    for (const name of await readdir(this.dir)) {
-      if (!name.endsWith('.json') || name.startsWith('.')) continue;
-      try {
-        const record = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as T;
-        this.records.set(record.id, record);
-      } catch (err) {
-        this.logger.warn({ file: join(this.dir, name), err: (err as Error).message }, 'skipping unreadable state file');
-      }
-    }
+    for (const record of await readJsonRecords<T>(this.dir, this.logger)) this.records.set(record.id, record);
   }
 
   get(id: string): T | undefined {
@@ -61,6 +53,31 @@ export class JsonStore<T extends { id: string }> {
     if (matches.length > 1) throw new AmbiguousIdError(idOrPrefix, matches.length);
     return matches[0];
   }
+}
+
+/**
+ * The records of a store's directory, read without creating it (none when it does not
+ * exist): what JsonStore.load uses, and what read-only tools (`explain`) use on a
+ * state dir they must not change. Unreadable files are logged and skipped.
+ */
+export async function readJsonRecords<T>(dir: string, logger: Logger): Promise<T[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const records: T[] = [];
+  for (const name of names) {
+    if (!name.endsWith('.json') || name.startsWith('.')) continue;
+    try {
+      records.push(JSON.parse(await readFile(join(dir, name), 'utf8')) as T);
+    } catch (err) {
+      logger.warn({ file: join(dir, name), err: (err as Error).message }, 'skipping unreadable state file');
+    }
+  }
+  return records;
 }
 
 export class AmbiguousIdError extends InvalidArgumentError {

@@ -143,3 +143,39 @@ describe('analyze: what is flagged', () => {
     expect(analyze(inp).problems[0]).toBe('no CNI cache entry at /x/results/n-id-eth0 (no file): DEL will run from the state record only');
   });
 });
+
+/**
+ * legacy-0.2.0.json: healthy.json with the network at cniVersion 0.2.0, whose result
+ * has `ip4` instead of `ips` (SPEC before 0.3.0) and no interfaces.
+ */
+describe('analyze: a result older than CNI 0.3', () => {
+  it('reads the IP, gateway and route from ip4, as the engine does', () => {
+    const e = analyze(load('legacy-0.2.0.json'));
+    expect(e.problems).toEqual([]);
+    expect(e.cni.cniVersion).toBe('0.2.0');
+    expect(e.cni.plugins[0].did).toEqual([`IP ${POD_IP}/24 gateway 10.88.120.1 (from ipam host-local)`, 'route 0.0.0.0/0']);
+  });
+
+  it('flags the result IP missing from the pod interface', () => {
+    const inp = load('legacy-0.2.0.json');
+    inp.podLinks!.find((l) => l.ifname === 'eth0')!.addr_info = [];
+    expect(analyze(inp).problems).toEqual([`IP ${POD_IP}/24 from the CNI result is not on eth0 in the pod`]);
+  });
+
+  it('without a cache entry, takes the pod IPs from the result kept in the sandbox record', () => {
+    const inp = load('legacy-0.2.0.json');
+    inp.cache = { path: '/x/results/n-id-eth0', entry: null, error: 'no file' };
+    inp.sandbox.ips = [];
+    const e = analyze(inp);
+    expect(e.pod.ips).toEqual([POD_IP]);
+    expect(e.cni.plugins[0].did[0]).toBe(`IP ${POD_IP}/24 gateway 10.88.120.1 (from ipam host-local)`);
+  });
+
+  it('says so when the result cannot be read, instead of checking nothing silently', () => {
+    const inp = load('legacy-0.2.0.json');
+    inp.cache.entry!.result = { cniVersion: '0.2.0', ip4: { gateway: '10.88.120.1' } };
+    expect(analyze(inp).problems).toEqual([
+      'the CNI result cannot be read (malformed CNI result: ip4.ip is missing): its IPs and interfaces are not checked',
+    ]);
+  });
+});
