@@ -8,6 +8,7 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { UnavailableError } from '../errors.js';
 import type { Handlers, UnaryHandler } from './instrument.js';
+import { serviceMethods } from './service-methods.js';
 
 export class CallDrain {
   private inFlight = 0;
@@ -17,14 +18,18 @@ export class CallDrain {
   /** The unary handlers of `service` counted and refused once draining; streams as they are. */
   wrap(service: ServiceDefinition, handlers: Handlers): Handlers {
     const out: Handlers = { ...handlers };
-    for (const [method, def] of Object.entries(service)) {
+    for (const { method, streaming } of serviceMethods(service)) {
       const handler = handlers[method];
-      if (!handler || def.responseStream) continue;
-      out[method] = this.counted(handler as UnaryHandler);
+      if (handler && !streaming) out[method] = this.counted(handler as UnaryHandler);
     }
     return out;
   }
 
+  /**
+   * Counts the call until its handler settles. The reply is written by the
+   * instrumentation layer a few microtasks later; CriServer.stop waits a flush period
+   * after the drain for exactly that, so the count need not follow the reply itself.
+   */
   private counted(handler: UnaryHandler): UnaryHandler {
     return async (request, ctx) => {
       if (this.draining) throw new UnavailableError('cri-shim is shutting down; retry against the next instance');
@@ -32,12 +37,8 @@ export class CallDrain {
       try {
         return await handler(request, ctx);
       } finally {
-        // After the instrumentation layer has handed the answer to grpc-js (it runs
-        // once this promise settles), not before: the stop must not cut the reply.
-        setImmediate(() => {
-          this.inFlight--;
-          if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-        });
+        this.inFlight--;
+        if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       }
     };
   }

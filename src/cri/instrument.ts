@@ -17,6 +17,7 @@ import type { Logger } from '../logger.js';
 import { toGrpcFailure } from './status-codes.js';
 import { UnimplementedError } from '../errors.js';
 import { withEnumCheck } from './validate-enums.js';
+import { serviceMethods } from './service-methods.js';
 
 export interface CallContext {
   logger: Logger;
@@ -133,11 +134,11 @@ export function implementService(
   observe?: RpcObserver,
 ): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};
-  for (const [method, def] of Object.entries(service)) {
+  for (const { method, def, streaming } of serviceMethods(service)) {
     // Unknown enum values are refused for every RPC here, before the handler (validate-enums.ts).
     const handler = handlers[method] && withEnumCheck(def, handlers[method]);
     const rpc = `${serviceName}/${method}`;
-    if (def.responseStream) {
+    if (streaming) {
       impl[method] = handler
         ? wrapServerStream(rpc, handler as StreamHandler, logger, observe)
         : (call: ServerWritableStream<any, any>) =>
