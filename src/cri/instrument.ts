@@ -18,6 +18,7 @@ import { toGrpcFailure } from './status-codes.js';
 import { UnimplementedError } from '../errors.js';
 import { withEnumCheck } from './validate-enums.js';
 import { serviceMethods } from './service-methods.js';
+import { boundedLogIds } from './log-ids.js';
 
 export interface CallContext {
   logger: Logger;
@@ -49,7 +50,7 @@ function idsOf(request: any): Record<string, string> {
   if (meta?.name) ids.name = meta.namespace ? `${meta.namespace}/${meta.name}` : meta.name;
   const image = request.image?.image;
   if (typeof image === 'string' && image) ids.image = image;
-  return ids;
+  return boundedLogIds(ids);
 }
 
 /** The call's signal, and a `done` that drops its deadline timer once the call settles. */
