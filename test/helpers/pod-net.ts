@@ -18,6 +18,10 @@ export interface PodNetEnv {
   binDirs: string[];
   bridge: string;
   subnet: string;
+  /** The CNI network name in the conflist (and in host-local's data dir). */
+  network: string;
+  /** The subnet's /24 prefix with its trailing dot ("10.88.20."): `${ipPrefix}250` is an address in it. */
+  ipPrefix: string;
   /** host-local files that are IP reservations (not its lock or last-reserved markers). */
   reservedIps(): string[];
   /** Host-side veths still attached to our bridge. */
@@ -36,10 +40,12 @@ export function createPodNetEnv(index: number, extraPlugins: object[] = []): Pod
   const dataDir = join(dir, 'ipam');
   mkdirSync(confDir);
   const bridge = `crt${index}${Math.random().toString(36).slice(2, 7)}`;
-  const subnet = `10.88.${20 + index}.0/24`;
+  const ipPrefix = `10.88.${20 + index}.`;
+  const subnet = `${ipPrefix}0/24`;
+  const network = `crt-${index}`;
   const conflist = {
     cniVersion: '1.0.0',
-    name: `crt-${index}`,
+    name: network,
     plugins: [
       {
         type: 'bridge',
@@ -55,7 +61,7 @@ export function createPodNetEnv(index: number, extraPlugins: object[] = []): Pod
     ],
   };
   writeFileSync(join(confDir, '10-test.conflist'), JSON.stringify(conflist, null, 2));
-  const netDir = join(dataDir, `crt-${index}`);
+  const netDir = join(dataDir, network);
   return {
     dir,
     confDir,
@@ -64,6 +70,8 @@ export function createPodNetEnv(index: number, extraPlugins: object[] = []): Pod
     binDirs: ['/usr/lib/cni', FIXTURES],
     bridge,
     subnet,
+    network,
+    ipPrefix,
     reservedIps: () =>
       existsSync(netDir) ? readdirSync(netDir).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip')) : [],
     bridgePorts: () => {
@@ -121,6 +129,11 @@ export function removeContainersOfPod(uid: string): void {
 }
 
 /** Shim settings that point a test shim at this environment. */
+/** Matches one address of the suite's subnet, for `expect(ip).toMatch(...)`. */
+export function subnetIpPattern(env: PodNetEnv): RegExp {
+  return new RegExp(`^${env.ipPrefix.replaceAll('.', '\\.')}\\d+$`);
+}
+
 export function shimConfigFor(env: PodNetEnv): { stateDir: string; cniConfDir: string; cniBinDirs: string[]; cniCacheDir: string } {
   return { stateDir: join(env.dir, 'state'), cniConfDir: env.confDir, cniBinDirs: env.binDirs, cniCacheDir: env.cacheDir };
 }

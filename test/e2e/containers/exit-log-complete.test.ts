@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerSuite, type ContainerSuite } from './suite.js';
 
 const LINES = 20_000;
+/** Below the suite's 60 s test timeout: the container prints and exits in a few seconds. */
+const POLL_BOUND_MS = 45_000;
 
 describe('EXITED only with the log complete', () => {
   let s: ContainerSuite;
@@ -31,7 +33,11 @@ describe('EXITED only with the log complete', () => {
     // Many lines, printed at once before exiting: the copy takes longer than the exit.
     const name = `burst-${rpc.toLowerCase()}`;
     const id = await s.run(name, ['sh', '-c', `seq 1 ${LINES}; echo done-${LINES}`]);
+    // Polled back to back (no sleep), so the first EXITED answer is the one judged; bounded
+    // so a container that never exits fails here with a reason instead of at the suite timeout.
+    const giveUpAt = Date.now() + POLL_BOUND_MS;
     for (;;) {
+      if (Date.now() > giveUpAt) throw new Error(`${name} not seen EXITED within ${POLL_BOUND_MS} ms of polling ${rpc}`);
       const state =
         rpc === 'ContainerStatus'
           ? (await s.t.call(s.t.runtime, 'ContainerStatus', { container_id: id })).status.state

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CRASH_STEPS } from '../../../src/crash-point.js';
 import { startChildShim, type ChildShim, type ChildShimDirs } from '../../helpers/child-shim.js';
-import { leftovers, netnsOf, NOTHING } from '../../helpers/leftovers.js';
+import { leftovers, NOTHING, seenOf } from '../../helpers/leftovers.js';
 import { createPodNetEnv, dockerContainersOfPod, removeContainersOfPod, sh, shimConfigFor, type PodNetEnv } from '../../helpers/pod-net.js';
 import { uniqueId } from '../../helpers/shim.js';
 
@@ -80,7 +80,7 @@ describe('a crash at any named step leaves nothing behind after a restart', () =
           expect(shim.stderr()).toContain(`CRI_SHIM_CRASH_AT=${step}`);
           await shim.close();
           const ids = dockerContainersOfPod(uid);
-          const seen = { ids: ids.map((c) => sh('docker', ['inspect', '--format', '{{.Id}}', c]).trim()), netns: netnsOf(ids) };
+          const seen = seenOf(ids);
           if (loseState) rmSync(dirs.stateDir, { recursive: true, force: true });
 
           shim = await startChildShim(dirs);

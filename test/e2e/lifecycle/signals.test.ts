@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChildShim, type ChildShim, type ChildShimDirs } from '../../helpers/child-shim.js';
-import { leftovers, netnsOf, NOTHING } from '../../helpers/leftovers.js';
-import { createPodNetEnv, dockerContainersOfPod, removeContainersOfPod, sh, shimConfigFor, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
+import { leftovers, NOTHING, seenOf } from '../../helpers/leftovers.js';
+import { createPodNetEnv, dockerContainersOfPod, removeContainersOfPod, sh, shimConfigFor, subnetIpPattern, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
 import { uniqueId } from '../../helpers/shim.js';
 
 function podConfig(name: string, uid: string) {
@@ -75,7 +75,7 @@ describe('signals and kill -9 while RunPodSandbox is in flight', () => {
   /** Stop+Remove of every pod of the suite, then a look for anything pod `uid` left. */
   async function removeAndCheck(s: ChildShim, uid: string): Promise<void> {
     const ids = dockerContainersOfPod(uid);
-    const seen = { ids: ids.map((short) => sh('docker', ['inspect', '--format', '{{.Id}}', short]).trim()), netns: netnsOf(ids) };
+    const seen = seenOf(ids);
     await removeAll(s);
     mkdirSync(dirs.stateDir, { recursive: true });
     expect(leftovers(env, dirs.stateDir, uid, seen, { sandboxIds: [], containerIds: [], ips: [], veths: 0 })).toEqual(NOTHING);
@@ -112,7 +112,7 @@ describe('signals and kill -9 while RunPodSandbox is in flight', () => {
         shim = await startChildShim(dirs);
         const st = await shim.call('PodSandboxStatus', { pod_sandbox_id: outcome.ok });
         expect(st.status.state).toBe('SANDBOX_READY');
-        expect(st.status.network.ip).toMatch(/^10\.88\.100\./);
+        expect(st.status.network.ip).toMatch(subnetIpPattern(env));
         await removeAndCheck(shim, uid);
       } finally {
         await done();

@@ -30,11 +30,26 @@ function parseExposition(text: string): Sample[] {
   return out;
 }
 
-/** The value of the one sample `name` whose labels include `labels`; 0 when there is none. */
-function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+function samplesOf(samples: Sample[], name: string, labels: Record<string, string>): Sample[] {
   const hits = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   if (hits.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} matches ${hits.length} samples`);
-  return hits[0]?.value ?? 0;
+  return hits;
+}
+
+/** The value of the one sample `name` whose labels include `labels`; a missing series fails. */
+function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  const [hit] = samplesOf(samples, name, labels);
+  if (!hit) throw new Error(`no series ${name} ${JSON.stringify(labels)} in the scrape`);
+  return hit.value;
+}
+
+/**
+ * How far a counter moved between two scrapes. It must exist in the later one; a
+ * labelled series appears on its first increment, so absent from the earlier one is 0.
+ */
+function movedBetween(before: Sample[], after: Sample[], name: string, labels: Record<string, string> = {}): number {
+  const [was] = samplesOf(before, name, labels);
+  return valueOf(after, name, labels) - (was?.value ?? 0);
 }
 
 describe('metrics endpoint', () => {
@@ -107,7 +122,7 @@ describe('metrics endpoint', () => {
     await t.call(t.runtime, 'StartContainer', { container_id: cid });
 
     const after = await scrape();
-    const moved = (name: string, labels: Record<string, string> = {}) => valueOf(after, name, labels) - valueOf(before, name, labels);
+    const moved = (name: string, labels: Record<string, string> = {}) => movedBetween(before, after, name, labels);
 
     // Every family: ours under our prefix, the standard process ones under their usual names.
     const names = new Set(after.map((s) => s.name));

@@ -11,7 +11,7 @@ import type { Explanation } from '../../../src/explain/explanation.js';
 import type { CheckResult } from '../../../src/doctor/check.js';
 import { runSubcommand } from '../../../src/subcommands.js';
 import { startTestShim, uniqueId, type TestShim } from '../../helpers/shim.js';
-import { createPodNetEnv, removeContainersOfPod, sh, shimConfigFor, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
+import { createPodNetEnv, removeContainersOfPod, sh, shimConfigFor, subnetIpPattern, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
 
 const BUSYBOX = 'localhost/cri-shim/busybox:1.0';
 const HOST_PORT = 28_101;
@@ -73,7 +73,7 @@ describe('explain and doctor on a real pod', () => {
     expect(ports).toHaveLength(1);
     const veth = ports[0].match(/^\d+: ([^@:]+)/)![1];
     const ip = (await t.call(t.runtime, 'PodSandboxStatus', { pod_sandbox_id: podId })).status.network.ip as string;
-    expect(ip).toMatch(/^10\.88\.120\.\d+$/);
+    expect(ip).toMatch(subnetIpPattern(env));
 
     const byPrefix = await cli(['explain', podId.slice(0, 12), ...flags]);
     expect(byPrefix.err).toBe('');

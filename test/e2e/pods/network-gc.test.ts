@@ -47,7 +47,6 @@ describe('leaked attachments are collected at start, and only ours', () => {
   let t: TestShim | undefined;
   const liveUid = uniqueId('gc-live');
   const leakUid = uniqueId('gc-leak');
-  const network = 'crt-71';
 
   beforeAll(() => {
     env = createPodNetEnv(71);
@@ -68,18 +67,19 @@ describe('leaked attachments are collected at start, and only ours', () => {
       containerId: id,
       config: config.toString('base64'),
       ifName: 'eth0',
-      networkName: network,
+      networkName: env.network,
       netns: `/var/run/netns/${id}`,
       cniArgs: [['IgnoreUnknown', '1']],
       ...(owner ? { criShimOwner: owner } : {}),
       result: { cniVersion: '1.0.0', ips: [{ address: `${ip}/24` }] },
     };
     mkdirSync(join(env.cacheDir, 'results'), { recursive: true });
-    writeFileSync(join(env.cacheDir, 'results', `${network}-${id}-eth0`), JSON.stringify(entry));
-    writeFileSync(join(env.dataDir, network, ip), `${id}\r\neth0`);
+    writeFileSync(join(env.cacheDir, 'results', `${env.network}-${id}-eth0`), JSON.stringify(entry));
+    writeFileSync(join(env.dataDir, env.network, ip), `${id}\r\neth0`);
   }
 
   it('DELs ours whose pause container is gone; leaves another runtime and a live pod alone', async () => {
+    const foreignIps = [`${env.ipPrefix}250`, `${env.ipPrefix}251`];
     t = await startTestShim(shimConfigFor(env));
     const live = (await t.call(t.runtime, 'RunPodSandbox', { config: podConfig('live', liveUid) })).pod_sandbox_id;
     const leak = (await t.call(t.runtime, 'RunPodSandbox', { config: podConfig('leak', leakUid) })).pod_sandbox_id;
@@ -89,27 +89,27 @@ describe('leaked attachments are collected at start, and only ours', () => {
     t = undefined;
 
     // Another runtime on the same cache dir (libcni writes no owner), and another shim.
-    foreignAttachment('containerd0123', '10.88.91.250');
-    foreignAttachment('othershim0123', '10.88.91.251', '/var/lib/another-cri-shim');
+    foreignAttachment('containerd0123', foreignIps[0]);
+    foreignAttachment('othershim0123', foreignIps[1], '/var/lib/another-cri-shim');
     // The unlucky node: the leaked pod's container is gone and so is our state dir.
     for (const c of dockerContainersOfPod(leakUid)) sh('docker', ['rm', '-f', c]);
     rmSync(join(env.dir, 'state'), { recursive: true, force: true });
     ageCache(env);
-    expect(env.reservedIps().sort()).toEqual([leakIp, liveIp, '10.88.91.250', '10.88.91.251'].sort());
+    expect(env.reservedIps().sort()).toEqual([leakIp, liveIp, foreignIps[0], foreignIps[1]].sort());
 
     t = await startTestShim(shimConfigFor(env));
     await waitFor('the leaked reservation to be released', () => !env.reservedIps().includes(leakIp), 30_000);
 
     expect(cacheFiles(env)).toEqual(
-      [`${network}-${live}-eth0`, `${network}-containerd0123-eth0`, `${network}-othershim0123-eth0`].sort(),
+      [`${env.network}-${live}-eth0`, `${env.network}-containerd0123-eth0`, `${env.network}-othershim0123-eth0`].sort(),
     );
-    expect(env.reservedIps().sort()).toEqual([liveIp, '10.88.91.250', '10.88.91.251'].sort());
+    expect(env.reservedIps().sort()).toEqual([liveIp, foreignIps[0], foreignIps[1]].sort());
     // The live pod was adopted from its labels and kept its IP.
     expect(await podIp(t, live)).toBe(liveIp);
 
     await t.call(t.runtime, 'StopPodSandbox', { pod_sandbox_id: live });
     await t.call(t.runtime, 'RemovePodSandbox', { pod_sandbox_id: live });
-    expect(env.reservedIps().sort()).toEqual(['10.88.91.250', '10.88.91.251']);
+    expect(env.reservedIps().sort()).toEqual([foreignIps[0], foreignIps[1]]);
     expect(env.bridgePorts()).toEqual([]);
   });
 });

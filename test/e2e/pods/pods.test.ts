@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestShim, uniqueId, type TestShim } from '../../helpers/shim.js';
-import { createPodNetEnv, dockerContainersOfSandbox, httpGet, sh, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
+import { createPodNetEnv, dockerContainersOfSandbox, httpGet, sh, subnetIpPattern, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
 
 const BUSYBOX = 'localhost/cri-shim/busybox:1.0';
 const SUITE = uniqueId('pods');
@@ -99,7 +99,7 @@ describe('pods end to end', () => {
       }),
     );
     const ip = await podIp(id);
-    expect(ip).toMatch(/^10\.88\.20\.\d+$/);
+    expect(ip).toMatch(subnetIpPattern(env));
     const res = await waitFor('HTTP 200 from the pod', async () => {
       const r = await httpGet(`http://${ip}/index.html`);
       return r.status === 200 ? r : undefined;
@@ -161,11 +161,11 @@ describe('pods end to end', () => {
   it('dns_config and hostname appear inside the pod; a host-network pod sees the host interfaces', async () => {
     const { id, config } = await runPod('dns', {
       hostname: 'custom-host',
-      dns_config: { servers: ['10.88.20.253'], searches: ['svc.test', 'test'], options: ['ndots:2'] },
+      dns_config: { servers: [`${env.ipPrefix}253`], searches: ['svc.test', 'test'], options: ['ndots:2'] },
     });
     const c = await runContainer(id, config, containerConfig('sleep', ['sleep', '3600']));
     const resolv = sh('docker', ['exec', c, 'cat', '/etc/resolv.conf']);
-    expect(resolv).toContain('nameserver 10.88.20.253');
+    expect(resolv).toContain(`nameserver ${env.ipPrefix}253`);
     expect(resolv).toContain('search svc.test test');
     expect(resolv).toContain('options ndots:2');
     expect(sh('docker', ['exec', c, 'hostname']).trim()).toBe('custom-host');
