@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCriPackage } from '../../src/cri/proto.js';
-import { waitFor } from './pod-net.js';
+import { shimConfigFor, waitFor, type PodNetEnv } from './pod-net.js';
 
 export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 
@@ -30,6 +30,11 @@ export interface ChildShim {
   call<T = any>(method: string, request: object, timeoutMs?: number): Promise<T>;
   /** Closes the client; kills the child (SIGKILL) if it still runs. */
   close(): Promise<void>;
+}
+
+/** Dirs for a child shim on a suite's pod network, its socket in the network's temp dir. */
+export function childShimDirs(env: PodNetEnv): ChildShimDirs {
+  return { socket: join(env.dir, 'cri.sock'), ...shimConfigFor(env) };
 }
 
 export async function startChildShim(dirs: ChildShimDirs, env: Record<string, string> = {}): Promise<ChildShim> {

@@ -5,20 +5,14 @@
  * Remove of such an unknown id still succeed, as for any unknown id.
  */
 import { status } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_DETAILS_CHARS } from '../../src/cri/error-details.js';
-import { startTestShim, type TestShim } from '../helpers/shim.js';
+import { useTestShim } from '../helpers/pod-shim.js';
 
 const HUGE = 'f'.repeat(100_000);
 
 describe('a 100,000-character id', () => {
-  let t: TestShim;
-  beforeAll(async () => {
-    t = await startTestShim();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const shim = useTestShim();
 
   const container = { metadata: { name: 'c', attempt: 0 }, image: { image: 'localhost/cri-shim/busybox:1.0' } };
   const CASES: [string, 'runtime' | 'image', string, object][] = [
@@ -40,6 +34,7 @@ describe('a 100,000-character id', () => {
   ];
 
   it.each(CASES)('is %s for %s/%s, with a bounded message', async (code, service, method, request) => {
+    const { t } = shim;
     const client = service === 'runtime' ? t.runtime : t.image;
     // A hang shows as DEADLINE_EXCEEDED; a prompt answer is the status the RPC owes.
     const err: any = await t.call(client, method, request, 20_000).then(
@@ -57,6 +52,6 @@ describe('a 100,000-character id', () => {
     ['StopContainer', { container_id: HUGE }],
     ['RemoveContainer', { container_id: HUGE }],
   ])('%s of it succeeds (an unknown id)', async (method, request) => {
-    await expect(t.call(t.runtime, method, request, 20_000)).resolves.toBeDefined();
+    await expect(shim.t.call(shim.t.runtime, method, request, 20_000)).resolves.toBeDefined();
   });
 });

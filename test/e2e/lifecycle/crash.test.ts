@@ -9,12 +9,12 @@
  * A pod whose RunPodSandbox was cut is never shown READY after the restart.
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CRASH_STEPS } from '../../../src/crash-point.js';
-import { startChildShim, type ChildShim, type ChildShimDirs } from '../../helpers/child-shim.js';
+import { childShimDirs, startChildShim, type ChildShim, type ChildShimDirs } from '../../helpers/child-shim.js';
+import { stopAndRemovePods } from '../../helpers/pod-shim.js';
 import { leftovers, NOTHING, seenOf } from '../../helpers/leftovers.js';
-import { createPodNetEnv, dockerContainersOfPod, removeContainersOfPod, sh, shimConfigFor, type PodNetEnv } from '../../helpers/pod-net.js';
+import { createPodNetEnv, dockerContainersOfPod, removeContainersOfPod, sh, type PodNetEnv } from '../../helpers/pod-net.js';
 import { uniqueId } from '../../helpers/shim.js';
 
 const BUSYBOX = 'localhost/cri-shim/busybox:1.0';
@@ -37,7 +37,7 @@ describe('a crash at any named step leaves nothing behind after a restart', () =
 
   beforeAll(async () => {
     env = createPodNetEnv(81);
-    dirs = { socket: join(env.dir, 'cri.sock'), ...shimConfigFor(env) };
+    dirs = childShimDirs(env);
     uids.push(bystander.uid);
     shim = await startChildShim(dirs);
     const run = await shim.call('RunPodSandbox', { config: podConfig('bystander', bystander.uid, 'bystander') });
@@ -91,10 +91,8 @@ describe('a crash at any named step leaves nothing behind after a restart', () =
           if (unfinished) {
             for (const v of victims) expect(v.state, 'a pod RunPodSandbox did not finish').toBe('SANDBOX_NOTREADY');
           }
-          for (const v of victims) {
-            await shim.call('StopPodSandbox', { pod_sandbox_id: v.id });
-            await shim.call('RemovePodSandbox', { pod_sandbox_id: v.id });
-          }
+          const restarted = shim;
+          await stopAndRemovePods((m, r) => restarted.call(m, r), { role: 'victim' });
           mkdirSync(dirs.stateDir, { recursive: true });
           const keep = { sandboxIds: [bystander.id], containerIds: bystander.containerIds, ips: [bystander.ip], veths: 1 };
           expect(leftovers(env, dirs.stateDir, uid, seen, keep)).toEqual(NOTHING);

@@ -12,9 +12,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChildShim, type ChildShim, type ChildShimDirs } from '../../helpers/child-shim.js';
+import { childShimDirs, startChildShim, type ChildShim, type ChildShimDirs } from '../../helpers/child-shim.js';
+import { stopAndRemovePods } from '../../helpers/pod-shim.js';
 import { leftovers, NOTHING, seenOf } from '../../helpers/leftovers.js';
-import { createPodNetEnv, dockerContainersOfPod, removeContainersOfPod, sh, shimConfigFor, subnetIpPattern, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
+import { createPodNetEnv, dockerContainersOfPod, removeContainersOfPod, subnetIpPattern, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
 import { uniqueId } from '../../helpers/shim.js';
 
 function podConfig(name: string, uid: string) {
@@ -36,7 +37,7 @@ describe('signals and kill -9 while RunPodSandbox is in flight', () => {
   beforeAll(() => {
     gate = mkdtempSync(join(tmpdir(), 'cri-shim-gate-'));
     env = createPodNetEnv(80, [{ type: 'gate', dir: gate }]);
-    dirs = { socket: join(env.dir, 'cri.sock'), ...shimConfigFor(env) };
+    dirs = childShimDirs(env);
   });
 
   afterAll(async () => {
@@ -64,19 +65,11 @@ describe('signals and kill -9 while RunPodSandbox is in flight', () => {
     return { running };
   }
 
-  async function removeAll(s: ChildShim): Promise<void> {
-    const list = await s.call('ListPodSandbox', { filter: { label_selector: { suite: 'signals' } } });
-    for (const item of list.items) {
-      await s.call('StopPodSandbox', { pod_sandbox_id: item.id });
-      await s.call('RemovePodSandbox', { pod_sandbox_id: item.id });
-    }
-  }
-
   /** Stop+Remove of every pod of the suite, then a look for anything pod `uid` left. */
   async function removeAndCheck(s: ChildShim, uid: string): Promise<void> {
     const ids = dockerContainersOfPod(uid);
     const seen = seenOf(ids);
-    await removeAll(s);
+    await stopAndRemovePods((m, r) => s.call(m, r), { suite: 'signals' });
     mkdirSync(dirs.stateDir, { recursive: true });
     expect(leftovers(env, dirs.stateDir, uid, seen, { sandboxIds: [], containerIds: [], ips: [], veths: 0 })).toEqual(NOTHING);
   }

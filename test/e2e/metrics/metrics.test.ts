@@ -5,9 +5,9 @@
  */
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPodNetEnv, removeContainersOfPod, shimConfigFor, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
-import { startTestShim, uniqueId, type TestShim } from '../../helpers/shim.js';
+import { describe, expect, it } from 'vitest';
+import { usePodShim } from '../../helpers/pod-shim.js';
+import { startTestShim, uniqueId } from '../../helpers/shim.js';
 
 const BUSYBOX = 'localhost/cri-shim/busybox:1.0';
 
@@ -53,36 +53,19 @@ function movedBetween(before: Sample[], after: Sample[], name: string, labels: R
 }
 
 describe('metrics endpoint', () => {
-  let env: PodNetEnv;
-  let t: TestShim;
-  let base: string;
+  const s = usePodShim(111, { config: { metricsAddress: '127.0.0.1:0' } });
+  const base = (): string => `http://${s.t.shim.metricsAddress}`;
   const uid = uniqueId('uid');
 
   async function scrape(): Promise<Sample[]> {
-    const res = await fetch(`${base}/metrics`);
+    const res = await fetch(`${base()}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
     return parseExposition(await res.text());
   }
 
-  beforeAll(async () => {
-    env = createPodNetEnv(111);
-    t = await startTestShim({ ...shimConfigFor(env), metricsAddress: '127.0.0.1:0' });
-    base = `http://${t.shim.metricsAddress}`;
-    await waitFor('NetworkReady', async () => {
-      const res = await t.call(t.runtime, 'Status', {});
-      return res.status.conditions.find((c: any) => c.type === 'NetworkReady')?.status === true || undefined;
-    });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    removeContainersOfPod(uid);
-    env?.cleanup();
-  });
-
   it('binds the address given, with the real port when 0 was asked', () => {
-    expect(t.shim.metricsAddress).toMatch(/^127\.0\.0\.1:[1-9][0-9]*$/);
+    expect(s.t.shim.metricsAddress).toMatch(/^127\.0\.0\.1:[1-9][0-9]*$/);
   });
 
   it('is off unless asked for', async () => {
@@ -95,31 +78,31 @@ describe('metrics endpoint', () => {
   });
 
   it('answers 404 off /metrics and 405 to other methods', async () => {
-    expect((await fetch(`${base}/`)).status).toBe(404);
-    expect((await fetch(`${base}/metrics/x`)).status).toBe(404);
-    expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
+    expect((await fetch(`${base()}/`)).status).toBe(404);
+    expect((await fetch(`${base()}/metrics/x`)).status).toBe(404);
+    expect((await fetch(`${base()}/metrics`, { method: 'POST' })).status).toBe(405);
   });
 
   it('every family is there and moves with RPCs, pods, CNI plugins and Docker calls', async () => {
     const before = await scrape();
     const rpc = (method: string, code: string) => ({ service: 'RuntimeService', method, code });
 
-    await t.call(t.runtime, 'Version', {});
-    const err = await t.call(t.runtime, 'ContainerStatus', { container_id: 'no-such-container' }).catch((e: any) => e);
+    await s.call('Version', {});
+    const err = await s.call('ContainerStatus', { container_id: 'no-such-container' }).catch((e: any) => e);
     expect(err.code).toBe(status.NOT_FOUND);
     const podConfig = {
       metadata: { name: 'metrics', uid, namespace: 'crt', attempt: 0 },
       hostname: 'metrics',
-      log_directory: join(env.dir, 'logs'),
+      log_directory: join(s.env.dir, 'logs'),
       linux: { security_context: { namespace_options: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } } },
     };
-    const { pod_sandbox_id: podId } = await t.call(t.runtime, 'RunPodSandbox', { config: podConfig });
-    const { container_id: cid } = await t.call(t.runtime, 'CreateContainer', {
+    const { pod_sandbox_id: podId } = await s.call('RunPodSandbox', { config: podConfig });
+    const { container_id: cid } = await s.call('CreateContainer', {
       pod_sandbox_id: podId,
       sandbox_config: podConfig,
       config: { metadata: { name: 'sleeper', attempt: 0 }, image: { image: BUSYBOX }, command: ['sleep', '3600'], log_path: 'sleeper.log' },
     });
-    await t.call(t.runtime, 'StartContainer', { container_id: cid });
+    await s.call('StartContainer', { container_id: cid });
 
     const after = await scrape();
     const moved = (name: string, labels: Record<string, string> = {}) => movedBetween(before, after, name, labels);
@@ -169,14 +152,14 @@ describe('metrics endpoint', () => {
     expect(valueOf(after, 'cri_shim_pod_sandboxes', { state: 'notready' })).toBe(0);
     expect(valueOf(after, 'cri_shim_containers', { state: 'running' })).toBe(1);
 
-    await t.call(t.runtime, 'StopPodSandbox', { pod_sandbox_id: podId });
+    await s.call('StopPodSandbox', { pod_sandbox_id: podId });
     const stopped = await scrape();
     expect(valueOf(stopped, 'cri_shim_pod_sandboxes', { state: 'ready' })).toBe(0);
     expect(valueOf(stopped, 'cri_shim_pod_sandboxes', { state: 'notready' })).toBe(1);
     expect(valueOf(stopped, 'cri_shim_containers', { state: 'exited' })).toBe(1);
     expect(valueOf(stopped, 'cri_shim_cni_plugin_duration_seconds_count', { plugin: 'bridge', verb: 'DEL', result: 'ok' })).toBe(1);
 
-    await t.call(t.runtime, 'RemovePodSandbox', { pod_sandbox_id: podId });
+    await s.call('RemovePodSandbox', { pod_sandbox_id: podId });
     const removed = await scrape();
     expect(valueOf(removed, 'cri_shim_pod_sandboxes', { state: 'notready' })).toBe(0);
     expect(valueOf(removed, 'cri_shim_containers', { state: 'exited' })).toBe(0);

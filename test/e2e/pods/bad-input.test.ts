@@ -5,66 +5,46 @@
  * veth, no log file or cgroup directory outside its place). Then pods whose names clean
  * to the same Docker name live side by side, also after a rebuild from Docker labels.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestShim, uniqueId, type TestShim } from '../../helpers/shim.js';
-import { createPodNetEnv, sh, shimConfigFor, type PodNetEnv } from '../../helpers/pod-net.js';
+import { uniqueId } from '../../helpers/shim.js';
+import { containersOfShim, usePodShim, type RuntimeCall } from '../../helpers/pod-shim.js';
 
 const BUSYBOX = 'localhost/cri-shim/busybox:1.0';
 const TAG = uniqueId('badin');
 type Edit = (c: any) => void;
 
-/** Docker containers this shim instance (state dir) made, running or not. */
-function ownContainers(stateDir: string): string[] {
-  return sh('docker', ['ps', '-aq', '--filter', `label=io.cri-shim.managed=${resolve(stateDir)}`]).split('\n').filter(Boolean);
-}
-
-function removeOwnContainers(stateDir: string): void {
-  for (const c of ownContainers(stateDir)) sh('docker', ['rm', '-f', c]);
-}
-
 function filesIn(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir) : [];
 }
 
-/** Every cgroup controller directory named `name` at the top of a hierarchy. */
+/**
+ * Every directory named `name` at the top of a cgroup hierarchy: under each v1
+ * controller's mount, and at the root of a v2 (unified) one.
+ */
 function cgroupDirs(name: string): string[] {
-  return readdirSync('/sys/fs/cgroup')
+  return ['', ...readdirSync('/sys/fs/cgroup')]
     .map((c) => join('/sys/fs/cgroup', c, name))
     .filter((p) => existsSync(p));
 }
 
-async function callError(t: TestShim, method: string, request: object): Promise<any> {
-  return t.call(t.runtime, method, request).then(
+async function callError(call: RuntimeCall, method: string, request: object): Promise<any> {
+  return call(method, request).then(
     () => undefined,
     (e: any) => e,
   );
 }
 
 describe('bad input is refused at the door and leaves nothing behind', () => {
-  let env: PodNetEnv;
-  let t: TestShim;
-  let stateDir: string;
-
-  beforeAll(async () => {
-    env = createPodNetEnv(60);
-    stateDir = join(env.dir, 'state');
-    t = await startTestShim(shimConfigFor(env));
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    if (stateDir) removeOwnContainers(stateDir);
-    env?.cleanup();
-  });
+  const s = usePodShim(60);
 
   function podConfig(edit: Edit = () => undefined) {
     const config: any = {
       metadata: { name: 'badin', uid: TAG, namespace: 'crt', attempt: 0 },
       hostname: 'badin',
-      log_directory: join(env.dir, 'logs'),
+      log_directory: join(s.env.dir, 'logs'),
       linux: { security_context: { namespace_options: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } } },
     };
     edit(config);
@@ -72,10 +52,10 @@ describe('bad input is refused at the door and leaves nothing behind', () => {
   }
 
   function expectNothingOfPods(): void {
-    expect(ownContainers(stateDir)).toEqual([]);
-    expect(filesIn(join(stateDir, 'sandboxes'))).toEqual([]);
-    expect(env.reservedIps()).toEqual([]);
-    expect(env.bridgePorts()).toEqual([]);
+    expect(containersOfShim(s.stateDir)).toEqual([]);
+    expect(filesIn(join(s.stateDir, 'sandboxes'))).toEqual([]);
+    expect(s.env.reservedIps()).toEqual([]);
+    expect(s.env.bridgePorts()).toEqual([]);
   }
 
   const cg = `crt-b-${TAG}`;
@@ -104,11 +84,11 @@ describe('bad input is refused at the door and leaves nothing behind', () => {
   ];
 
   it.each(POD_CASES)('RunPodSandbox: %s', async (_what, field, edit) => {
-    const err = await callError(t, 'RunPodSandbox', { config: podConfig(edit) });
+    const err = await callError(s.call, 'RunPodSandbox', { config: podConfig(edit) });
     expect(err, 'RunPodSandbox must fail').toBeDefined();
     expect({ code: status[err.code], details: err.details }).toMatchObject({ code: 'INVALID_ARGUMENT', details: expect.stringContaining(field) });
     expectNothingOfPods();
-    expect((await t.call(t.runtime, 'ListPodSandbox', {})).items).toEqual([]);
+    expect((await s.call('ListPodSandbox', {})).items).toEqual([]);
   });
 
   it('made no cgroup directory for the refused cgroup_parent', () => {
@@ -118,19 +98,19 @@ describe('bad input is refused at the door and leaves nothing behind', () => {
   describe('CreateContainer in a ready pod', () => {
     let podId: string;
     let logDir: string;
-    const outside = () => join(env.dir, 'outside');
+    const outside = () => join(s.env.dir, 'outside');
 
     beforeAll(async () => {
-      logDir = join(env.dir, 'logs', 'holder');
+      logDir = join(s.env.dir, 'logs', 'holder');
       mkdirSync(logDir, { recursive: true });
       mkdirSync(outside());
       symlinkSync(outside(), join(logDir, 'evil'));
       const config = podConfig((c) => ((c.metadata.name = 'holder'), (c.log_directory = logDir)));
-      podId = (await t.call(t.runtime, 'RunPodSandbox', { config })).pod_sandbox_id;
+      podId = (await s.call('RunPodSandbox', { config })).pod_sandbox_id;
     });
 
     afterAll(async () => {
-      if (podId) await t.call(t.runtime, 'RemovePodSandbox', { pod_sandbox_id: podId });
+      if (podId) await s.call('RemovePodSandbox', { pod_sandbox_id: podId });
     });
 
     function containerConfig(edit: Edit) {
@@ -159,22 +139,22 @@ describe('bad input is refused at the door and leaves nothing behind', () => {
     ];
 
     it.each(CONTAINER_CASES)('%s', async (_what, field, edit) => {
-      const err = await callError(t, 'CreateContainer', { pod_sandbox_id: podId, config: containerConfig(edit), sandbox_config: podConfig() });
+      const err = await callError(s.call, 'CreateContainer', { pod_sandbox_id: podId, config: containerConfig(edit), sandbox_config: podConfig() });
       expect(err, 'CreateContainer must fail').toBeDefined();
       expect({ code: status[err.code], details: err.details }).toMatchObject({ code: 'INVALID_ARGUMENT', details: expect.stringContaining(field) });
       // Only the pod's pause container; no container record; nothing written outside.
-      expect(ownContainers(stateDir).length).toBe(1);
-      expect(filesIn(join(stateDir, 'containers'))).toEqual([]);
-      expect((await t.call(t.runtime, 'ListContainers', {})).containers).toEqual([]);
+      expect(containersOfShim(s.stateDir).length).toBe(1);
+      expect(filesIn(join(s.stateDir, 'containers'))).toEqual([]);
+      expect((await s.call('ListContainers', {})).containers).toEqual([]);
       expect(filesIn(outside())).toEqual([]);
-      expect(existsSync(join(env.dir, `escape-${TAG}`))).toBe(false);
+      expect(existsSync(join(s.env.dir, `escape-${TAG}`))).toBe(false);
     });
 
     it('a good container in the same pod still works, its log inside log_directory', async () => {
-      const created = await t.call(t.runtime, 'CreateContainer', { pod_sandbox_id: podId, config: containerConfig(() => undefined), sandbox_config: podConfig() });
-      const st = await t.call(t.runtime, 'ContainerStatus', { container_id: created.container_id });
+      const created = await s.call('CreateContainer', { pod_sandbox_id: podId, config: containerConfig(() => undefined), sandbox_config: podConfig() });
+      const st = await s.call('ContainerStatus', { container_id: created.container_id });
       expect(st.status.log_path).toBe(join(logDir, 'c', '0.log'));
-      await t.call(t.runtime, 'RemoveContainer', { container_id: created.container_id });
+      await s.call('RemoveContainer', { container_id: created.container_id });
     });
   });
 
@@ -184,9 +164,7 @@ describe('bad input is refused at the door and leaves nothing behind', () => {
 });
 
 describe('pods whose names clean to the same Docker name', () => {
-  let env: PodNetEnv;
-  let t: TestShim;
-  let stateDir: string;
+  const s = usePodShim(61);
   const uid = uniqueId('names');
   // Each pair met on one Docker name before: `/` and `-`; `_` moving between name and namespace.
   const PODS = [
@@ -195,18 +173,6 @@ describe('pods whose names clean to the same Docker name', () => {
     { name: 'c_d', namespace: 'e', attempt: 3 },
     { name: 'c', namespace: 'd_e', attempt: 3 },
   ];
-
-  beforeAll(async () => {
-    env = createPodNetEnv(61);
-    stateDir = join(env.dir, 'state');
-    t = await startTestShim(shimConfigFor(env));
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    if (stateDir) removeOwnContainers(stateDir);
-    env?.cleanup();
-  });
 
   const summary = (items: any[]) =>
     items.map((p) => `${p.metadata.namespace}/${p.metadata.name}#${p.metadata.attempt} ${p.state}`).sort();
@@ -218,22 +184,20 @@ describe('pods whose names clean to the same Docker name', () => {
         metadata: { ...p, uid },
         linux: { security_context: { namespace_options: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } } },
       };
-      await t.call(t.runtime, 'RunPodSandbox', { config });
+      await s.call('RunPodSandbox', { config });
     }
-    expect(summary((await t.call(t.runtime, 'ListPodSandbox', {})).items)).toEqual(expected);
-    expect(ownContainers(stateDir).length).toBe(PODS.length);
-    expect(env.reservedIps().length).toBe(PODS.length);
+    expect(summary((await s.call('ListPodSandbox', {})).items)).toEqual(expected);
+    expect(containersOfShim(s.stateDir).length).toBe(PODS.length);
+    expect(s.env.reservedIps().length).toBe(PODS.length);
   });
 
   it('come back as they were from Docker labels when the state dir is lost', async () => {
-    await t.close();
-    rmSync(stateDir, { recursive: true, force: true });
-    t = await startTestShim(shimConfigFor(env));
-    const items = (await t.call(t.runtime, 'ListPodSandbox', {})).items;
+    await s.restart({ loseState: true });
+    const items = (await s.call('ListPodSandbox', {})).items;
     expect(summary(items)).toEqual(expected);
-    for (const p of items) await t.call(t.runtime, 'RemovePodSandbox', { pod_sandbox_id: p.id });
-    expect(ownContainers(stateDir)).toEqual([]);
-    expect(env.reservedIps()).toEqual([]);
-    expect(filesIn(join(stateDir, 'sandboxes'))).toEqual([]);
+    for (const p of items) await s.call('RemovePodSandbox', { pod_sandbox_id: p.id });
+    expect(containersOfShim(s.stateDir)).toEqual([]);
+    expect(s.env.reservedIps()).toEqual([]);
+    expect(filesIn(join(s.stateDir, 'sandboxes'))).toEqual([]);
   });
 });

@@ -9,7 +9,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPodNetEnv, removeContainersOfPod, sh, shimConfigFor, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
+import { createPodNetEnv, removeContainersOfPod, sh, shimConfigFor, type PodNetEnv } from '../../helpers/pod-net.js';
+import { waitNetworkReady } from '../../helpers/pod-shim.js';
 import { docker, dockerFails, imageExists, pushImage, removeImages, startRegistry, uniqueName, type TestRegistry } from '../../helpers/registry.js';
 import { startTestShim, uniqueId, type TestShim } from '../../helpers/shim.js';
 
@@ -87,10 +88,7 @@ describe('RunPodSandbox pulls a missing pause image', () => {
       registryMirrors: { 'registry.cri-shim.invalid': [registry.url] },
       registryFallback: { '*': 'none' },
     });
-    await waitFor('NetworkReady', async () => {
-      const res = await t.call(t.runtime, 'Status', {});
-      return res.status.conditions.find((c: any) => c.type === 'NetworkReady')?.status === true || undefined;
-    });
+    await waitNetworkReady(t);
   });
 
   afterAll(async () => {

@@ -7,6 +7,7 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestShim, uniqueId, type TestShim } from '../../helpers/shim.js';
 import { createPodNetEnv, dockerContainersOfSandbox, httpGet, sh, subnetIpPattern, waitFor, type PodNetEnv } from '../../helpers/pod-net.js';
+import { waitNetworkReady } from '../../helpers/pod-shim.js';
 
 const BUSYBOX = 'localhost/cri-shim/busybox:1.0';
 const SUITE = uniqueId('pods');
@@ -70,10 +71,7 @@ describe('pods end to end', () => {
   beforeAll(async () => {
     env = createPodNetEnv(0);
     t = await startShim();
-    await waitFor('NetworkReady', async () => {
-      const res = await t.call(t.runtime, 'Status', {});
-      return res.status.conditions.find((c: any) => c.type === 'NetworkReady')?.status === true || undefined;
-    });
+    await waitNetworkReady(t);
   });
 
   afterAll(async () => {
