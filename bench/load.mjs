@@ -20,6 +20,10 @@
  *
  * Usage: npm run build && npm run bench:load -- [--pods 110] [--workers 5] [--hold 20]
  *          [--cycles 1] [--no-raw] [--cpu-prof DIR] [--log-level info] [--node-flags "..."]
+ *          [--against containerd]
+ * `--against containerd` also runs one cycle of the same load against a private containerd 1.6
+ * (bench/containerd-runtime.mjs: own root, state and socket, the same CNI conf, our images)
+ * and prints it as an extra column.
  * (root, dockerd running). Own bridge crload0 and subnet 10.88.140.0/22; everything it
  * made is removed at the end.
  */
@@ -32,6 +36,7 @@ import { credentials } from '@grpc/grpc-js';
 import { loadCriPackage } from '../dist/cri/proto.js';
 import { createCniEngine } from '../dist/cni/index.js';
 import { createDockerClient } from '../dist/runtime/docker.js';
+import { startContainerdProcess } from './containerd-runtime.mjs';
 
 const PAUSE = 'localhost/cri-shim/pause:1.0';
 const BUSYBOX = 'localhost/cri-shim/busybox:1.0';
@@ -53,8 +58,10 @@ function parseArgs(argv) {
     else if (a === '--cpu-prof') o.cpuProf = next();
     else if (a === '--log-level') o.logLevel = next();
     else if (a === '--node-flags') o.nodeFlags = next().split(/\s+/).filter(Boolean);
+    else if (a === '--against') o.against = next();
     else throw new Error(`unknown argument ${a}`);
   }
+  if (o.against !== undefined && o.against !== 'containerd') throw new Error(`--against takes only "containerd", not ${JSON.stringify(o.against)}`);
   return o;
 }
 
@@ -398,6 +405,7 @@ async function shimCycle(shim, cycle, loop) {
   const rssUp = rssMb(shim.pid);
   const helper = helperPid(shim.pid);
   const helperRssUp = helper ? rssMb(helper) : NaN;
+  const sideRssUp = shim.sideRss?.() ?? NaN;
   const tHoldEnd = Date.now();
   // Only what was answered while all N pods were up.
   const relistUp = f.relist.slice(marks.relist);
@@ -416,25 +424,27 @@ async function shimCycle(shim, cycle, loop) {
   await Promise.all(loadLoops);
   await sleep(2000);
   const rssAfter = rssMb(shim.pid);
-  const heapAfter = await call('Status', { verbose: true }).then((st) => JSON.parse(st.info.memory).heapUsed / 1048576, () => NaN);
+  const heapAfter = await call('Status', { verbose: true }).then((st) => JSON.parse(st.info.memory).heapUsed / 1048576).catch(() => NaN);
   await loop.poll();
   const loopUp = loop.between(tUp, tHoldEnd + 5000);
   const loopAll = loop.between(tStart, Date.now());
-  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, heapAfter, helperRssUp, relistUp, execUp, statsUp, loopUp, loopAll };
+  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, heapAfter, helperRssUp, sideRssUp, relistUp, execUp, statsUp, loopUp, loopAll };
 }
 
 // ---------- report ----------
-function table(raw, shimCycles) {
+function table(raw, shimCycles, ctrd) {
   const s = shimCycles[0];
   const lines = [];
   const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+  const ctrdColumn = ctrd ? containerdColumn(ctrd) : undefined;
+  const ctrdCell = (name, d) => (ctrdColumn ? ` ${fmt(ctrdColumn.get(name), d).padStart(10)}` : '');
   const row = (name, rawV, shimV, target, ok, d = 1) =>
     lines.push(
-      `${name.padEnd(44)} ${fmt(rawV, d).padStart(9)} ${fmt(shimV, d).padStart(9)} ${(raw && Number.isFinite(rawV) && Number.isFinite(shimV) ? (shimV / rawV).toFixed(2) + 'x' : '').padStart(7)}  ${target.padEnd(16)} ${ok === undefined ? '' : ok ? 'met' : 'NOT MET'}`,
+      `${name.padEnd(44)} ${fmt(rawV, d).padStart(9)} ${fmt(shimV, d).padStart(9)}${ctrdCell(name, d)} ${(raw && Number.isFinite(rawV) && Number.isFinite(shimV) ? (shimV / rawV).toFixed(2) + 'x' : '').padStart(7)}  ${target.padEnd(16)} ${ok === undefined ? '' : ok ? 'met' : 'NOT MET'}`,
     );
   const n = opts.pods;
   lines.push(`node-load bench: ${n} pods, ${opts.workers} workers, hold ${opts.hold} s, ${shimCycles.length} shim cycle(s); shim node flags: ${opts.nodeFlags.join(' ') || '(none)'}, log level ${opts.logLevel}`);
-  lines.push(`${'figure'.padEnd(44)} ${'raw'.padStart(9)} ${'cri-shim'.padStart(9)} ${'ratio'.padStart(7)}  ${'target'.padEnd(16)} verdict`);
+  lines.push(`${'figure'.padEnd(44)} ${'raw'.padStart(9)} ${'cri-shim'.padStart(9)}${ctrd ? ` ${'containerd'.padStart(10)}` : ''} ${'ratio'.padStart(7)}  ${'target'.padEnd(16)} verdict`);
   const r = raw ?? {};
   const rawSandbox = raw ? median(raw.sandbox) : NaN;
   row('RunPodSandbox p50 ms (raw: docker+CNI ADD)', rawSandbox, median(s.sandbox), '<= 1.05x raw', raw ? median(s.sandbox) <= 1.05 * rawSandbox : undefined);
@@ -459,6 +469,7 @@ function table(raw, shimCycles) {
   row(`RSS with ${n} pods MB`, NaN, Math.max(...shimCycles.map((c) => c.rssUp)), '<= 100 MB', Math.max(...shimCycles.map((c) => c.rssUp)) <= 100);
   row('RSS after teardown MB', NaN, s.rssAfter, '', undefined);
   row(`  + process-runner helper RSS with ${n} pods MB`, NaN, s.helperRssUp, '', undefined);
+  if (ctrd) row(`  + runc-v2 shims' RSS summed, ${n} pods MB`, NaN, NaN, '', undefined);
   if (shimCycles.length > 1) {
     const after = shimCycles.map((c) => c.rssAfter);
     lines.push(`RSS after each cycle MB: ${after.map((x) => x.toFixed(1)).join(' / ')}; at ${n} pods: ${shimCycles.map((c) => c.rssUp.toFixed(1)).join(' / ')}`);
@@ -471,7 +482,59 @@ function table(raw, shimCycles) {
   const e = s.errors;
   lines.push(`samples (pods up): relist ${s.relistUp.length}, ExecSync ${s.execUp.length}, stats ${s.statsUp.length}; errors: relist ${e.relist}, ExecSync ${e.exec}, stats ${e.stats}`);
   for (const [what, msg] of Object.entries(s.firstError)) lines.push(`first ${what} error: ${msg}`);
+  if (ctrd) {
+    const c = ctrd.errors;
+    lines.push(`containerd samples (pods up): relist ${ctrd.relistUp.length}, ExecSync ${ctrd.execUp.length}, stats ${ctrd.statsUp.length}; errors: relist ${c.relist}, ExecSync ${c.exec}, stats ${c.stats}`);
+    for (const [what, msg] of Object.entries(ctrd.firstError)) lines.push(`first containerd ${what} error: ${msg}`);
+    lines.push('containerd column: RSS rows are the containerd process alone; its shims (one per pod) are summed on their own row; it has no event-loop figure.');
+  }
   return lines.join('\n') + '\n';
+}
+
+/** The containerd cycle's figures, keyed by the table's row names (rows not listed print '-'). */
+function containerdColumn(c) {
+  const n = opts.pods;
+  return new Map([
+    ['RunPodSandbox p50 ms (raw: docker+CNI ADD)', median(c.sandbox)],
+    ['RunPodSandbox p99 ms', p99(c.sandbox)],
+    ['workload create+start p50 ms', median(c.workload)],
+    [`pods/s (${n} pods, ${opts.workers} workers)`, (n / c.startMs) * 1000],
+    [`teardown of ${n} pods, s`, c.teardownMs / 1000],
+    ['relist p50 ms (pods up)', median(c.relistUp)],
+    ['relist p99 ms (pods up)', p99(c.relistUp)],
+    ['ExecSync p50 ms', median(c.execUp)],
+    ['ExecSync p99 ms', p99(c.execUp)],
+    ['stats (both calls) p50 ms (pods up)', median(c.statsUp)],
+    ['RSS idle MB', c.rssIdle],
+    [`RSS with ${n} pods MB`, c.rssUp],
+    ['RSS after teardown MB', c.rssAfter],
+    [`  + runc-v2 shims' RSS summed, ${n} pods MB`, c.sideRssUp],
+  ]);
+}
+
+/** One cycle of the same load against a private containerd (its own process, sockets and dirs). */
+async function containerdRun() {
+  process.stderr.write(`containerd: starting (log ${join(dir, 'containerd.log')})...\n`);
+  const ctrd = await startContainerdProcess({
+    dir,
+    confDir,
+    pauseImage: PAUSE,
+    images: [PAUSE, BUSYBOX],
+    onInterrupt: async () => {
+      await cleanupLeftovers();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+  try {
+    await sleep(2000);
+    process.stderr.write(`containerd cycle...\n`);
+    // containerd's Status has no event-loop delay windows: nothing to collect.
+    return await shimCycle(ctrd, 0, { poll: async () => undefined, between: () => [] });
+  } finally {
+    await ctrd.stop();
+    // The shim's cycle 0 uses the same pod log dirs.
+    rmSync(join(dir, 'logs'), { recursive: true, force: true });
+  }
 }
 
 async function cleanupLeftovers() {
@@ -498,6 +561,8 @@ async function main() {
     process.stderr.write(`raw Docker + CNI path: ${opts.pods} pods, ${opts.workers} workers...\n`);
     raw = await rawCycle(opts.pods, opts.workers);
   }
+  let ctrd;
+  if (opts.against === 'containerd') ctrd = await containerdRun();
   process.stderr.write(`cri-shim: starting ${opts.logLevel === 'silent' ? '' : `(log ${join(dir, 'shim.log')})`}\n`);
   const shim = await startShimProcess();
   const cycles = [];
@@ -532,7 +597,7 @@ async function main() {
     if (process.env.KEEP_BENCH_DIR) process.stderr.write(`kept ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
   }
-  process.stdout.write(table(raw, cycles));
+  process.stdout.write(table(raw, cycles, ctrd));
 }
 
 main().catch(async (err) => {
