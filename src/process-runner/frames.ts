@@ -13,11 +13,18 @@ export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 const U32_MAX = 0xffffffff;
 
-/** The full environment as "K=V" strings, as Node builds it for spawn. */
-function environment(req: ProcessRequest): string[] {
-  const env = req.env ?? process.env;
+/** Envc that asks the helper for its own environment (the shim's when the helper started). */
+const OWN_ENVIRONMENT = U32_MAX;
+
+/**
+ * The environment given, as "K=V" strings as Node builds them for spawn. None given: the
+ * helper passes on its own, inherited from the shim, as the Node helper did; walking
+ * process.env on every request cost more than all the rest of a request.
+ */
+function environment(req: ProcessRequest): string[] | null {
+  if (!req.env) return null;
   const out: string[] = [];
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out.push(`${k}=${v}`);
+  for (const [k, v] of Object.entries(req.env)) if (v !== undefined) out.push(`${k}=${v}`);
   return out;
 }
 
@@ -34,7 +41,8 @@ function u32(v: number): number {
 /** The request frame, or null when it would exceed MAX_FRAME_BYTES. */
 export function encodeRequest(id: number, req: ProcessRequest): Buffer | null {
   // argv[0] is the file as given, as Node passes it.
-  const strings = [req.file, req.file, ...req.args, ...environment(req)].map((s) => Buffer.from(s, 'utf8'));
+  const env = environment(req);
+  const strings = [req.file, req.file, ...req.args, ...(env ?? [])].map((s) => Buffer.from(s, 'utf8'));
   const stdin = Buffer.from(req.stdin ?? '', 'utf8');
   const argc = req.args.length + 1;
   const size = 4 * 7 + 1 + strings.reduce((n, s) => n + 5 + s.length, 0) + 4 + 4 + 4 + stdin.length;
@@ -59,7 +67,7 @@ export function encodeRequest(id: number, req: ProcessRequest): Buffer | null {
   str(strings[0]!);
   put(argc);
   for (const s of strings.slice(1, 1 + argc)) str(s);
-  put(strings.length - 1 - argc);
+  put(env ? env.length : OWN_ENVIRONMENT);
   for (const s of strings.slice(1 + argc)) str(s);
   put(stdin.length);
   stdin.copy(buf, at);

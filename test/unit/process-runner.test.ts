@@ -156,6 +156,10 @@ describe('ProcessRunner (helper process)', () => {
       const out = await runner.run(req);
       expect(out.stdout.split('\n').filter(Boolean).sort()).toEqual(['A=x=y=z', 'B=C=key with =', 'EMPTY=', 'U=héllo ✓ 日本 🚀']);
       expect(out).toEqual(await runLocal(req));
+      // No environment given: the shim's own, as runLocal passes it.
+      const sorted = (o: { stdout: string }) => o.stdout.split('\n').sort();
+      const inherited = request('/usr/bin/env', [], { maxStdoutBytes: 1024 * 1024 });
+      expect(sorted(await runner.run(inherited))).toEqual(sorted(await runLocal(inherited)));
     } finally {
       runner.close();
     }

@@ -13,6 +13,7 @@
  *   request: u32 size | u32 id | u32 timeoutMs | u32 maxStdout | u32 maxStderr |
  *            u32 busyRetries | u32 busyDelayMs | u32 drainGraceMs | u8 detached |
  *            str file | u32 argc, argc x str | u32 envc, envc x str "K=V" |
+ *            (envc 0xffffffff: no list, our own environment, i.e. the shim's when it started us) |
  *            u32 stdinLen, stdin bytes
  *   answer:  u32 size | u32 id | i32 exitCode (-1: none) | u32 signal (0: none) |
  *            u8 timedOut | u32 spawnErrno (0: none) | u32 len, stdout | u32 len, stderr
@@ -166,7 +167,12 @@ static struct job *decode(uint8_t *frame, uint32_t len) {
   r.left--;
   j->file = get_str(&r);
   j->argv = get_strs(&r);
-  j->envp = get_strs(&r);
+  if (r.left >= 4 && r.p[0] == 0xff && r.p[1] == 0xff && r.p[2] == 0xff && r.p[3] == 0xff) {
+    get_u32(&r);
+    j->envp = NULL;
+  } else {
+    j->envp = get_strs(&r);
+  }
   j->in_len = get_u32(&r);
   if (r.left != j->in_len) die("malformed request: stdin length");
   j->in_data = r.p;
@@ -240,7 +246,7 @@ static void answer(struct job *j) {
 /* ---- spawning ---------------------------------------------------------------------- */
 
 static int spawn_path(struct job *j, const char *path, posix_spawn_file_actions_t *fa, posix_spawnattr_t *at) {
-  int rc = posix_spawn(&j->pid, path, fa, at, j->argv, j->envp);
+  int rc = posix_spawn(&j->pid, path, fa, at, j->argv, j->envp ? j->envp : environ);
   if (rc != ENOEXEC) return rc;
   /* execvp (and so Node) runs a file without a #! line with /bin/sh. */
   size_t argc = 0;
@@ -249,7 +255,7 @@ static int spawn_path(struct job *j, const char *path, posix_spawn_file_actions_
   sh[0] = "/bin/sh";
   sh[1] = (char *)path;
   for (size_t i = 1; i <= argc; i++) sh[i + 1] = j->argv[i];
-  rc = posix_spawn(&j->pid, "/bin/sh", fa, at, sh, j->envp);
+  rc = posix_spawn(&j->pid, "/bin/sh", fa, at, sh, j->envp ? j->envp : environ);
   free(sh);
   return rc;
 }
@@ -259,7 +265,7 @@ static int spawn_search(struct job *j, posix_spawn_file_actions_t *fa, posix_spa
   if (strchr(j->file, '/')) return spawn_path(j, j->file, fa, at);
   if (!*j->file) return ENOENT;
   const char *path = DEFAULT_PATH;
-  for (char **e = j->envp; *e; e++) {
+  for (char **e = j->envp ? j->envp : environ; *e; e++) {
     if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
   }
   int saw_eacces = 0;
@@ -403,7 +409,7 @@ static void free_job(struct job *j) {
   free(j->out.buf);
   free(j->err.buf);
   free(j->argv);
-  free(j->envp);
+  free(j->envp); /* NULL when it was ours */
   free(j->frame);
   free(j);
 }
