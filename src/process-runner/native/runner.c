@@ -519,7 +519,11 @@ int main(void) {
   size_t pcap = 0;
   for (;;) {
     int timeout = advance();
-    if (!stdin_open && !jobs && !out_head) return 0;
+    if (!stdin_open && !jobs && !out_head) {
+      free(pfds);
+      free(owners);
+      return 0;
+    }
     size_t need = 3;
     for (struct job *j = jobs; j; j = j->next) need += 3;
     if (need > pcap) {
