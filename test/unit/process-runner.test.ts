@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultHelperPath, ProcessRunner } from '../../src/process-runner/runner.js';
 import { runLocal, type ProcessRequest } from '../../src/process-runner/run-local.js';
+import { MAX_FRAME_BYTES } from '../../src/process-runner/frames.js';
 
 let helperPath: string | null = null;
 let scratch = '';
@@ -260,6 +261,21 @@ describe('ProcessRunner (helper process)', () => {
     } catch (err) {
       if ((err as { status?: number }).status === 1) return; // ps: no children at all
       throw err;
+    } finally {
+      runner.close();
+    }
+  });
+
+  it('leaves NUL in a string to Node (its own error), and refuses a request above the frame limit without sending it', async () => {
+    const runner = new ProcessRunner(helperPath);
+    try {
+      const nul = request('/bin/echo', ['a\0b']);
+      const out = await runner.run(nul);
+      expect(out.spawnError?.code).toBe('ERR_INVALID_ARG_VALUE');
+      expect(out).toEqual(await runLocal(nul));
+      const huge = await runner.run(request('/bin/true', [], { stdin: 'a'.repeat(MAX_FRAME_BYTES) }));
+      expect(huge.spawnError?.message).toMatch(/exceeds \d+ bytes/);
+      expect(runner.helperPid).toBeUndefined();
     } finally {
       runner.close();
     }
