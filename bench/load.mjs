@@ -123,11 +123,11 @@ function rssMb(pid) {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-/** The shim's process-runner helper (src/process-runner), a child running helper.js. */
+/** The shim's process-runner helper (src/process-runner), the child running cri-shim-runner. */
 function helperPid(shimPid) {
   try {
     for (const pid of execFileSync('pgrep', ['-P', String(shimPid)], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('helper.js')) return Number(pid);
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('cri-shim-runner')) return Number(pid);
     }
   } catch {}
   return undefined;

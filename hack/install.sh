@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the built shim on a node:
-#   /usr/local/lib/cri-shim/        dist/, proto/, production node_modules/, package.json, COMMIT
+#   /usr/local/lib/cri-shim/        dist/ (with the C process-runner helper), proto/, production node_modules/, package.json, COMMIT
 #   /usr/local/bin/cri-shim         launcher
 #   /etc/systemd/system/cri-shim.service
 #   /etc/cri-shim/config.json       only if none exists
@@ -97,7 +97,8 @@ do_install() {
   local node
   node=$(command -v node)
   cd "$ROOT"
-  if [ ! -f dist/cli.js ]; then
+  # The process runner's helper (dist/process-runner/cri-shim-runner) goes with dist/.
+  if [ ! -f dist/cli.js ] || [ ! -x dist/process-runner/cri-shim-runner ]; then
     log "building (npm run build)"
     npm run build >/dev/null
   fi

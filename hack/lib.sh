@@ -144,7 +144,8 @@ ensure_build() {
     npm ci --no-audit --no-fund --loglevel=error
     echo "$sum" >"$stamp"
   fi
-  log "building (tsc)"
+  # npm run build = tsc, then hack/build-runner.sh, which recompiles the C helper when its source changed.
+  log "building (tsc, process-runner helper)"
   npm run --silent build
 }
 

@@ -6,37 +6,46 @@
  * child has exec'd; the fork copies the page tables of the whole shim, so each spawn
  * blocks every RPC for several ms, more as the heap grows (the CPU profile of the
  * node-load bench showed spawn as the largest single cost on the main thread, and the
- * relist and ExecSync tails followed it). The helper is a small Node process started
- * once: a request to it is a line written to a pipe, and the fork cost lands on its
- * event loop, which runs nothing else.
+ * relist and ExecSync tails followed it). The helper is a small C program started once
+ * (native/runner.c, ~1 MB RSS; a Node helper cost ~55 MB): a request to it is a binary
+ * frame written to a pipe (frames.ts), and it starts programs with posix_spawn, whose
+ * vfork copies no page tables.
  *
  * Semantics are those of runLocal (same environment, stdin, caps, timeout, process
  * group); when the helper dies, the requests it held fail as a spawn error and the next
- * request starts a new one. Without a compiled helper (running from TypeScript sources
- * with no dist/) programs are run in-process.
+ * request starts a new one. Without a built helper binary (dist/ not built by
+ * `npm run build`) programs are run in-process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { decodeAnswer, encodeRequest, FrameReader, hasNul, MAX_FRAME_BYTES } from './frames.js';
 import { runLocal, type ProcessOutcome, type ProcessRequest } from './run-local.js';
 
-/** The helper holds a few requests' buffers at most: a small young generation keeps it small. */
-const HELPER_NODE_FLAGS = ['--max-semi-space-size=1'];
+export const HELPER_BINARY = 'cri-shim-runner';
 
-/** dist/process-runner/helper.js, also when this module runs from src/ under the test runner. */
+/** dist/process-runner/cri-shim-runner (hack/build-runner.sh), also when this module runs from src/ under the test runner. */
 export function defaultHelperPath(): string | null {
   const here = fileURLToPath(import.meta.url);
-  const beside = join(dirname(here), 'helper.js');
+  const beside = join(dirname(here), HELPER_BINARY);
   if (here.endsWith('.js')) return existsSync(beside) ? beside : null;
-  const built = join(dirname(here), '..', '..', 'dist', 'process-runner', 'helper.js');
+  const built = join(dirname(here), '..', '..', 'dist', 'process-runner', HELPER_BINARY);
   return existsSync(built) ? built : null;
+}
+
+interface Pending {
+  file: string;
+  resolve: (outcome: ProcessOutcome) => void;
 }
 
 interface Helper {
   child: ChildProcess;
-  pending: Map<number, (outcome: ProcessOutcome) => void>;
+  pending: Map<number, Pending>;
+}
+
+function failed(message: string): ProcessOutcome {
+  return { stdout: '', stderr: '', exitCode: null, signal: null, timedOut: false, spawnError: { message } };
 }
 
 export class ProcessRunner {
@@ -46,13 +55,17 @@ export class ProcessRunner {
   constructor(private readonly helperPath: string | null = defaultHelperPath()) {}
 
   run(request: ProcessRequest): Promise<ProcessOutcome> {
-    if (!this.helperPath) return runLocal(request);
+    // NUL in a file, argument or variable: Node refuses it before any fork, with its own error.
+    if (!this.helperPath || hasNul(request)) return runLocal(request);
+    const id = this.nextId;
+    this.nextId = (this.nextId % 0xffffffff) + 1;
+    const frame = encodeRequest(id, request);
+    if (!frame) return Promise.resolve(failed(`process runner: request for ${request.file} exceeds ${MAX_FRAME_BYTES} bytes`));
     const helper = this.ensureHelper(this.helperPath);
-    const id = this.nextId++;
     return new Promise((resolve) => {
-      helper.pending.set(id, resolve);
+      helper.pending.set(id, { file: request.file, resolve });
       this.setRef(helper);
-      helper.child.stdin!.write(`${JSON.stringify({ id, request })}\n`);
+      helper.child.stdin!.write(frame);
     });
   }
 
@@ -69,29 +82,32 @@ export class ProcessRunner {
 
   private ensureHelper(path: string): Helper {
     if (this.helper) return this.helper;
-    const child = spawn(process.execPath, [...HELPER_NODE_FLAGS, path], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(path, [], { stdio: ['pipe', 'pipe', 'inherit'] });
     const helper: Helper = { child, pending: new Map() };
     this.helper = helper;
-    createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', (line) => {
-      let msg: { id: number; outcome: ProcessOutcome };
+    const reader = new FrameReader();
+    child.stdout!.on('data', (chunk: Buffer) => {
       try {
-        msg = JSON.parse(line) as { id: number; outcome: ProcessOutcome };
-      } catch {
-        return;
+        for (const body of reader.push(chunk)) {
+          const { id, outcome } = decodeAnswer(body, (n) => helper.pending.get(n)?.file);
+          const pending = helper.pending.get(id);
+          if (!pending) continue;
+          helper.pending.delete(id);
+          this.setRef(helper);
+          pending.resolve(outcome);
+        }
+      } catch (err) {
+        // A helper that speaks garbage is replaced: its exit fails what it held.
+        child.stdout!.removeAllListeners('data');
+        child.kill('SIGKILL');
+        fail(`process runner helper: ${(err as Error).message}`);
       }
-      const resolve = helper.pending.get(msg.id);
-      if (!resolve) return;
-      helper.pending.delete(msg.id);
-      this.setRef(helper);
-      resolve(msg.outcome);
     });
     // A write to a helper that just died must not throw out of run(): its exit fails the request.
     child.stdin!.on('error', () => undefined);
     const fail = (why: string) => {
       if (this.helper === helper) this.helper = undefined;
-      for (const resolve of helper.pending.values()) {
-        resolve({ stdout: '', stderr: '', exitCode: null, signal: null, timedOut: false, spawnError: { message: why } });
-      }
+      for (const pending of helper.pending.values()) pending.resolve(failed(why));
       helper.pending.clear();
     };
     child.on('error', (err) => fail(`process runner helper: ${err.message}`));

@@ -58,6 +58,8 @@ describe('hack/install.sh', () => {
 
     // The installed tree runs by itself (every runtime dependency and proto/ present), without dev dependencies.
     const lib = join(dest, 'usr/local/lib/cri-shim');
+    // The process runner's C helper is installed beside dist/'s JavaScript (else plugins run in-process).
+    expect(statSync(join(lib, 'dist/process-runner/cri-shim-runner')).mode & 0o111).toBe(0o111);
     const version = execFileSync(process.execPath, [join(lib, 'dist/cli.js'), '--version'], { encoding: 'utf8' });
     expect(version).toMatch(new RegExp(`^cri-shim ${PKG.version.replace(/\./g, '\\.')}`));
     // (@types/node stays: protobufjs, a runtime dependency, depends on it.)
