@@ -426,11 +426,14 @@ async function shimCycle(shim, cycle, loop) {
   await sleep(2000);
   const rssAfter = rssMb(shim.pid);
   const cpu = cpuSec(shim.pid) - cpuStart;
-  const heapAfter = await call('Status', { verbose: true }).then((st) => JSON.parse(st.info.memory).heapUsed / 1048576, () => NaN);
+  const memAfter = await call('Status', { verbose: true }).then((st) => JSON.parse(st.info.memory), () => ({}));
+  const heapAfter = memAfter.heapUsed / 1048576;
+  // V8's committed heap: with RSS, tells pages V8 keeps from pages malloc keeps.
+  const heapTotalAfter = memAfter.heapTotal / 1048576;
   await loop.poll();
   const loopUp = loop.between(tUp, tHoldEnd + 5000);
   const loopAll = loop.between(tStart, Date.now());
-  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, heapAfter, cpu, helperRssUp, relistUp, execUp, statsUp, loopUp, loopAll };
+  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, heapAfter, heapTotalAfter, cpu, helperRssUp, relistUp, execUp, statsUp, loopUp, loopAll };
 }
 
 // ---------- report ----------
@@ -473,7 +476,7 @@ function table(raw, shimCycles) {
   if (shimCycles.length > 1) {
     const after = shimCycles.map((c) => c.rssAfter);
     lines.push(`RSS after each cycle MB: ${after.map((x) => x.toFixed(1)).join(' / ')}; at ${n} pods: ${shimCycles.map((c) => c.rssUp.toFixed(1)).join(' / ')}`);
-    lines.push(`V8 heap used after each cycle MB: ${shimCycles.map((c) => c.heapAfter.toFixed(1)).join(' / ')}`);
+    lines.push(`V8 heap used after each cycle MB: ${shimCycles.map((c) => c.heapAfter.toFixed(1)).join(' / ')}; committed: ${shimCycles.map((c) => c.heapTotalAfter.toFixed(1)).join(' / ')}`);
     lines.push(`shim CPU s (user+sys) per cycle: ${shimCycles.map((c) => c.cpu.toFixed(1)).join(' / ')}`);
     if (shimCycles.length >= 5) {
       const span = Math.max(...after.slice(1, 5)) - Math.min(...after.slice(1, 5));
