@@ -19,7 +19,7 @@
  * `--cpu-prof` can profile it); its event-loop delay comes from Status verbose info.
  *
  * Usage: npm run build && npm run bench:load -- [--pods 110] [--workers 5] [--hold 20]
- *          [--cycles 1] [--no-raw] [--cpu-prof DIR] [--log-level info] [--node-flags "..."]
+ *          [--cycles 1] [--no-raw] [--cpu-prof DIR] [--log-level info] [--node-flags "..."] [--env "K=V ..."]
  *          [--against containerd]
  * `--against containerd` also runs one cycle of the same load against a private containerd 1.6
  * (bench/containerd-runtime.mjs: own root, state and socket, the same CNI conf, our images)
@@ -43,10 +43,12 @@ const BUSYBOX = 'localhost/cri-shim/busybox:1.0';
 const BRIDGE = 'crload0';
 const SUBNET = '10.88.140.0/22';
 /** The flags hack/run-shim.sh runs the shim with (keep the two in step; the README says why). */
-const RUN_FLAGS = ['--max-semi-space-size=1'];
+const RUN_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size'];
+/** The environment hack/run-shim.sh sets for the shim (glibc malloc tuning; README "Benchmark"). */
+const RUN_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '32768' };
 
 function parseArgs(argv) {
-  const o = { pods: 110, workers: 5, hold: 20, cycles: 1, raw: true, cpuProf: '', logLevel: 'info', nodeFlags: RUN_FLAGS };
+  const o = { pods: 110, workers: 5, hold: 20, cycles: 1, raw: true, cpuProf: '', logLevel: 'info', nodeFlags: RUN_FLAGS, env: RUN_ENV };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
@@ -59,6 +61,7 @@ function parseArgs(argv) {
     else if (a === '--log-level') o.logLevel = next();
     else if (a === '--node-flags') o.nodeFlags = next().split(/\s+/).filter(Boolean);
     else if (a === '--against') o.against = next();
+    else if (a === '--env') o.env = Object.fromEntries(next().split(/\s+/).filter(Boolean).map((kv) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)]));
     else throw new Error(`unknown argument ${a}`);
   }
   if (o.against !== undefined && o.against !== 'containerd') throw new Error(`--against takes only "containerd", not ${JSON.stringify(o.against)}`);
@@ -117,6 +120,11 @@ async function pool(n, workers, job) {
   );
   if (errors.length) throw new Error(`${errors.length} of ${n} jobs failed; first: ${errors[0].stack ?? errors[0]}`);
   return now() - t0;
+}
+/** CPU seconds (user + system) `pid` has used so far: independent of the machine's load. */
+function cpuSec(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 function rssMb(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -263,7 +271,7 @@ async function startShimProcess() {
   ];
   const log = createWriteStream(join(dir, 'shim.log'));
   await new Promise((r) => log.on('open', r));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env: { ...process.env, ...opts.env } });
   const exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
   const pkg = loadCriPackage();
   for (let i = 0; i < 300 && !existsSync(sock); i++) await sleep(100);
@@ -382,6 +390,7 @@ async function shimCycle(shim, cycle, loop) {
     })(),
   ];
   const rssIdle = rssMb(shim.pid);
+  const cpuStart = cpuSec(shim.pid);
   const tStart = Date.now();
   const startMs = await pool(n, opts.workers, async (i) => {
     const config = podConfig(i, cycle);
@@ -424,11 +433,16 @@ async function shimCycle(shim, cycle, loop) {
   await Promise.all(loadLoops);
   await sleep(2000);
   const rssAfter = rssMb(shim.pid);
-  const heapAfter = await call('Status', { verbose: true }).then((st) => JSON.parse(st.info.memory).heapUsed / 1048576).catch(() => NaN);
+  const cpu = cpuSec(shim.pid) - cpuStart;
+  // containerd's Status has no `memory` entry: its heap figures stay NaN.
+  const memAfter = await call('Status', { verbose: true }).then((st) => JSON.parse(st.info?.memory ?? '{}')).catch(() => ({}));
+  const heapAfter = memAfter.heapUsed / 1048576;
+  // V8's committed heap: with RSS, tells pages V8 keeps from pages malloc keeps.
+  const heapTotalAfter = memAfter.heapTotal / 1048576;
   await loop.poll();
   const loopUp = loop.between(tUp, tHoldEnd + 5000);
   const loopAll = loop.between(tStart, Date.now());
-  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, heapAfter, helperRssUp, sideRssUp, relistUp, execUp, statsUp, loopUp, loopAll };
+  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, heapAfter, heapTotalAfter, cpu, helperRssUp, sideRssUp, relistUp, execUp, statsUp, loopUp, loopAll };
 }
 
 // ---------- report ----------
@@ -443,7 +457,7 @@ function table(raw, shimCycles, ctrd) {
       `${name.padEnd(44)} ${fmt(rawV, d).padStart(9)} ${fmt(shimV, d).padStart(9)}${ctrdCell(name, d)} ${(raw && Number.isFinite(rawV) && Number.isFinite(shimV) ? (shimV / rawV).toFixed(2) + 'x' : '').padStart(7)}  ${target.padEnd(16)} ${ok === undefined ? '' : ok ? 'met' : 'NOT MET'}`,
     );
   const n = opts.pods;
-  lines.push(`node-load bench: ${n} pods, ${opts.workers} workers, hold ${opts.hold} s, ${shimCycles.length} shim cycle(s); shim node flags: ${opts.nodeFlags.join(' ') || '(none)'}, log level ${opts.logLevel}`);
+  lines.push(`node-load bench: ${n} pods, ${opts.workers} workers, hold ${opts.hold} s, ${shimCycles.length} shim cycle(s); shim node flags: ${opts.nodeFlags.join(' ') || '(none)'}, env: ${Object.entries(opts.env).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}, log level ${opts.logLevel}`);
   lines.push(`${'figure'.padEnd(44)} ${'raw'.padStart(9)} ${'cri-shim'.padStart(9)}${ctrd ? ` ${'containerd'.padStart(10)}` : ''} ${'ratio'.padStart(7)}  ${'target'.padEnd(16)} verdict`);
   const r = raw ?? {};
   const rawSandbox = raw ? median(raw.sandbox) : NaN;
@@ -468,12 +482,14 @@ function table(raw, shimCycles, ctrd) {
   row('RSS idle MB', NaN, s.rssIdle, '<= 70 MB', s.rssIdle <= 70);
   row(`RSS with ${n} pods MB`, NaN, Math.max(...shimCycles.map((c) => c.rssUp)), '<= 100 MB', Math.max(...shimCycles.map((c) => c.rssUp)) <= 100);
   row('RSS after teardown MB', NaN, s.rssAfter, '', undefined);
+  row('shim CPU s (user+sys), cycle 1', NaN, s.cpu, '', undefined);
   row(`  + process-runner helper RSS with ${n} pods MB`, NaN, s.helperRssUp, '', undefined);
   if (ctrd) row(`  + runc-v2 shims' RSS summed, ${n} pods MB`, NaN, NaN, '', undefined);
   if (shimCycles.length > 1) {
     const after = shimCycles.map((c) => c.rssAfter);
     lines.push(`RSS after each cycle MB: ${after.map((x) => x.toFixed(1)).join(' / ')}; at ${n} pods: ${shimCycles.map((c) => c.rssUp.toFixed(1)).join(' / ')}`);
-    lines.push(`V8 heap used after each cycle MB: ${shimCycles.map((c) => c.heapAfter.toFixed(1)).join(' / ')}`);
+    lines.push(`V8 heap used after each cycle MB: ${shimCycles.map((c) => c.heapAfter.toFixed(1)).join(' / ')}; committed: ${shimCycles.map((c) => c.heapTotalAfter.toFixed(1)).join(' / ')}`);
+    lines.push(`shim CPU s (user+sys) per cycle: ${shimCycles.map((c) => c.cpu.toFixed(1)).join(' / ')}`);
     if (shimCycles.length >= 5) {
       const span = Math.max(...after.slice(1, 5)) - Math.min(...after.slice(1, 5));
       lines.push(`RSS spread cycles 2-5: ${span.toFixed(1)} MB (target <= 5 MB: ${span <= 5 ? 'met' : 'NOT MET'})`);

@@ -143,7 +143,9 @@ do_install() {
   write_file "$BIN" 0755 <<EOF
 #!/bin/sh
 $MARK
-exec "$node" $LIB/dist/cli.js "\$@"
+# Node and malloc settings as hack/run-shim.sh (README "Benchmark" says why).
+export MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=32768
+exec "$node" --max-semi-space-size=1 --optimize-for-size $LIB/dist/cli.js "\$@"
 EOF
 
   write_file "$UNIT" 0644 <<EOF

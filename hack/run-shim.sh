@@ -14,7 +14,12 @@ cd "$ROOT"
 # A 1 MB young-generation semi-space (V8's default grows to 16 MB): the shim's garbage is
 # short-lived RPC objects, so scavenges stay sub-millisecond, and the nursery no longer
 # adds ~10 MB of RSS under load (bench/load.mjs passes the same flags; README "Benchmark").
-node_flags=(--max-semi-space-size=1)
+node_flags=(--max-semi-space-size=1 --optimize-for-size)
+# --optimize-for-size: V8's memory-over-speed heuristics (~2 MB less idle RSS, no CPU cost measured).
+# glibc: two malloc arenas instead of 8 per core, and blocks of 32 KB or more (V8's compiler
+# zones) mmapped and returned on free instead of kept in an arena after each peak (~7 MB idle,
+# ~10 MB at 30 pods). bench/load.mjs (RUN_FLAGS, RUN_ENV) and hack/install.sh set the same.
+export MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=32768
 if $foreground; then exec node "${node_flags[@]}" dist/cli.js "${args[@]}"; fi
 
 # True when $1 is a live cri-shim: a PID may be reused once the shim is gone.

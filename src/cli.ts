@@ -5,7 +5,7 @@
 import { helpText, parseCli, unixPath } from './config.js';
 import { createLogger } from './logger.js';
 import { startShim } from './shim.js';
-import { runSubcommand, SUBCOMMANDS_HELP } from './subcommands.js';
+import { isSubcommand } from './subcommand-names.js';
 import { versionText } from './version-info.js';
 
 async function main(): Promise<void> {
@@ -13,7 +13,9 @@ async function main(): Promise<void> {
     process.stdout.write(versionText() + '\n');
     return;
   }
-  const sub = await runSubcommand(process.argv.slice(2));
+  // explain/doctor load only for themselves: the shim never runs their code.
+  const subcommands = () => import('./subcommands.js');
+  const sub = isSubcommand(process.argv[2]) ? await (await subcommands()).runSubcommand(process.argv.slice(2)) : undefined;
   if (sub !== undefined) process.exit(sub);
   let parsed;
   try {
@@ -23,7 +25,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   if (parsed.help) {
-    process.stdout.write(helpText() + '\n\n' + SUBCOMMANDS_HELP + '\n');
+    process.stdout.write(helpText() + '\n\n' + (await subcommands()).SUBCOMMANDS_HELP + '\n');
     return;
   }
   if (parsed.printSocket) {

@@ -24,8 +24,8 @@ import { NetworkGc } from './runtime/network-gc.js';
 import { resolve } from 'node:path';
 import { Images } from './runtime/images/images.js';
 import { ImageEnsurer } from './runtime/images/ensure-image.js';
-import { ShimMetrics, type PodCounts } from './metrics/shim-metrics.js';
-import { MetricsServer } from './metrics/server.js';
+// Types only: prom-client (~1.5 MB of heap) loads below, and only with --metrics-address.
+import type { PodCounts } from './metrics/shim-metrics.js';
 import { observeDockerCalls } from './metrics/docker-calls.js';
 import { NodeNetworkConfig } from './runtime/node-network-config.js';
 import { runtimeConfigHandlers } from './cri/runtime-config-handlers.js';
@@ -48,7 +48,8 @@ export interface ShimOverrides {
 export async function startShim(config: ShimConfig, logger: Logger, overrides: ShimOverrides = {}): Promise<RunningShim> {
   const docker = createDockerClient(config.dockerEndpoint);
   // Off by default: without --metrics-address no observer is installed anywhere.
-  const metrics = config.metricsAddress ? new ShimMetrics(logger.child({ component: 'metrics' })) : undefined;
+  const metricsModule = config.metricsAddress ? await import('./metrics/shim-metrics.js') : undefined;
+  const metrics = metricsModule ? new metricsModule.ShimMetrics(logger.child({ component: 'metrics' })) : undefined;
   if (metrics) observeDockerCalls(docker, metrics.observeDocker);
   // Our identity on the node: the managed label of our containers and the owner mark of
   // our CNI cache entries. One value, or network GC would collect live pods' networks.
@@ -103,7 +104,9 @@ export async function startShim(config: ShimConfig, logger: Logger, overrides: S
     imageHandlers: imageServiceHandlers({ config, docker, logger, images }),
     observeRpc: metrics?.observeRpc,
   });
-  const metricsServer = metrics ? new MetricsServer(config.metricsAddress!, metrics, logger.child({ component: 'metrics' })) : undefined;
+  const metricsServer = metrics
+    ? new (await import('./metrics/server.js')).MetricsServer(config.metricsAddress!, metrics, logger.child({ component: 'metrics' }))
+    : undefined;
   eventLoopDelay.start();
   try {
     await streaming.start();

@@ -6,6 +6,7 @@ import { runDoctor, DOCTOR_USAGE } from './doctor/command.js';
 import { EXPLAIN_USAGE, runExplain, type Output } from './explain/command.js';
 import { helpText } from './config.js';
 import { parseSubcommandArgs } from './subcommand-args.js';
+import { isSubcommand } from './subcommand-names.js';
 
 export const SUBCOMMANDS_HELP = [
   'Subcommands:',
@@ -18,7 +19,7 @@ const stdio: Output = { out: (t) => process.stdout.write(t), err: (t) => process
 
 export async function runSubcommand(argv: string[], io: Output = stdio): Promise<number | undefined> {
   const name = argv[0];
-  if (name !== 'explain' && name !== 'doctor') return undefined;
+  if (!isSubcommand(name)) return undefined;
   const usage = name === 'explain' ? EXPLAIN_USAGE : DOCTOR_USAGE;
   let args;
   try {

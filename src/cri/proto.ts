@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition } from '@grpc/grpc-js';
-import { loadSync, type Options } from '@grpc/proto-loader';
+import { loadSync, type Options, type PackageDefinition } from '@grpc/proto-loader';
 import type { ProtoGrpcType } from '../generated/api.js';
 
 /** Walks up from this module (src/cri/ under vitest, dist/cri/ after tsc) to the package root. */
@@ -39,11 +39,22 @@ export const LOADER_OPTIONS = Object.freeze({
   oneofs: true,
 }) satisfies Options;
 
+let definition: PackageDefinition | undefined;
 let cached: ProtoGrpcType | undefined;
+
+/**
+ * proto-loader's package definition of runtime.v1 (parsed once): the grpc-js package
+ * below and the enum check (validate-enums.ts) read the same one, as parsing the
+ * schema costs ~50 ms and several MB of heap each time.
+ */
+export function loadCriDefinition(): PackageDefinition {
+  definition ??= loadSync(PROTO_PATH, { ...LOADER_OPTIONS });
+  return definition;
+}
 
 /** The grpc-js package for runtime.v1 (loaded once): `pkg.runtime.v1.RuntimeService.service`. */
 export function loadCriPackage(): ProtoGrpcType {
-  cached ??= loadPackageDefinition(loadSync(PROTO_PATH, { ...LOADER_OPTIONS })) as unknown as ProtoGrpcType;
+  cached ??= loadPackageDefinition(loadCriDefinition()) as unknown as ProtoGrpcType;
   return cached;
 }
 

@@ -6,9 +6,8 @@
  * as Merge). This walks the request along its message descriptor and answers
  * INVALID_ARGUMENT naming the first such field, for every enum of every RPC at once.
  */
-import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { InvalidArgumentError } from '../errors.js';
-import { LOADER_OPTIONS, PROTO_PATH } from './proto.js';
+import { loadCriDefinition } from './proto.js';
 
 /** The parts of a protobuf DescriptorProto that proto-loader hands us and we read. */
 interface FieldDescriptor {
@@ -30,15 +29,8 @@ interface MessageDescriptor {
 
 const PACKAGE = 'runtime.v1';
 
-let definitions: PackageDefinition | undefined;
-
-function packageDefinitions(): PackageDefinition {
-  definitions ??= loadSync(PROTO_PATH, { ...LOADER_OPTIONS });
-  return definitions;
-}
-
 function descriptorOf(typeName: string): MessageDescriptor | EnumDescriptor | undefined {
-  const def = packageDefinitions()[`${PACKAGE}.${typeName}`] as { type?: unknown } | undefined;
+  const def = loadCriDefinition()[`${PACKAGE}.${typeName}`] as { type?: unknown } | undefined;
   return def?.type as MessageDescriptor | EnumDescriptor | undefined;
 }
 
@@ -98,7 +90,7 @@ export function checkRequestEnums(requestType: RequestType, request: unknown): v
 export function withEnumCheck<H extends (request: any, ...rest: any[]) => Promise<unknown>>(method: unknown, handler: H): H {
   const requestType = (method as { requestType?: RequestType } | null)?.requestType;
   if (!requestType?.type) return handler;
-  packageDefinitions();
+  loadCriDefinition();
   return (async (request: unknown, ...rest: unknown[]) => {
     checkRequestEnums(requestType, request);
     return handler(request, ...rest);

@@ -9,17 +9,18 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import { WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import { errorMessage, FailedPreconditionError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PodRuntime } from '../runtime/pods.js';
 import { notFound, rejectUpgrade, spdySwitchingProtocols, type HttpError } from './http-replies.js';
 import { dialInNetns, type PodDial } from './netns-dial.js';
 import { RequestCache, type StreamRequest } from './requests.js';
-import { serveSpdySession, serveWebSocketSession, type SessionDeps } from './sessions.js';
+import type { SessionDeps } from './sessions.js';
 import { splitHostPort } from '../host-port.js';
-import { SpdyConnection } from './spdy/connection.js';
 import { planUpgrade, type UpgradePlan } from './upgrade.js';
+
+type SessionParts = typeof import('./session-parts.js');
 
 export interface StreamingServerOptions {
   /** host:port; port 0 picks a free one. */
@@ -44,7 +45,9 @@ export class StreamingServer {
   private readonly http: Server = createServer();
   /** The subprotocol we negotiated for each pending WebSocket upgrade. */
   private readonly wsProtocols = new WeakMap<IncomingMessage, string>();
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
+  /** Loaded at the first upgrade (session-parts.ts says why), with the WebSocket server. */
+  private parts: Promise<SessionParts> | undefined;
+  private wss: WebSocketServer | undefined;
   private readonly cache: RequestCache;
   private readonly sockets = new Set<Duplex>();
   private readonly logger: Logger;
@@ -61,10 +64,6 @@ export class StreamingServer {
       dial: options.dial ?? ((ns, port) => dialInNetns(ns, port)),
     };
     this.http.on('request', (req, res) => this.onPlainRequest(req, res));
-    this.wss.on('headers', (headers, req) => {
-      const protocol = this.wsProtocols.get(req);
-      if (protocol) headers.push(`Sec-WebSocket-Protocol: ${protocol}`);
-    });
     this.http.on('upgrade', (req, socket, head) => {
       void this.onUpgrade(req, socket, head).catch((err) => {
         this.logger.error({ err: errorMessage(err) }, 'upgrade failed');
@@ -96,8 +95,8 @@ export class StreamingServer {
   async stop(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
-    for (const ws of this.wss.clients) ws.terminate();
-    this.wss.close();
+    for (const ws of this.wss?.clients ?? []) ws.terminate();
+    this.wss?.close();
     this.http.closeAllConnections();
     if (this.http.listening) await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
@@ -133,6 +132,7 @@ export class StreamingServer {
     if ('status' in found) return rejectUpgrade(socket, found);
     const plan = planUpgrade(found.kind, req.method ?? '', req.headers);
     if ('status' in plan) return rejectUpgrade(socket, plan);
+    const parts = await this.sessionParts();
 
     let netnsPath: string | null = null;
     if (found.kind === 'portforward') {
@@ -145,35 +145,56 @@ export class StreamingServer {
     // The client may have gone while we looked the pod up: its 'close' has fired already.
     if (socket.destroyed) return;
     this.track(socket);
-    if (plan.transport === 'websocket') this.acceptWebSocket(req, socket, head, plan, found, netnsPath);
-    else this.acceptSpdy(socket, head, plan, found, netnsPath);
+    if (plan.transport === 'websocket') this.acceptWebSocket(parts, req, socket, head, plan, found, netnsPath);
+    else this.acceptSpdy(parts, socket, head, plan, found, netnsPath);
   }
 
-  private acceptSpdy(socket: Duplex, head: Buffer, plan: UpgradePlan, request: StreamRequest, netnsPath: string | null): void {
+  private sessionParts(): Promise<SessionParts> {
+    this.parts ??= import('./session-parts.js').then((parts) => {
+      const wss = new parts.WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
+      wss.on('headers', (headers, req) => {
+        const protocol = this.wsProtocols.get(req);
+        if (protocol) headers.push(`Sec-WebSocket-Protocol: ${protocol}`);
+      });
+      this.wss = wss;
+      return parts;
+    });
+    return this.parts;
+  }
+
+  private acceptSpdy(parts: SessionParts, socket: Duplex, head: Buffer, plan: UpgradePlan, request: StreamRequest, netnsPath: string | null): void {
     socket.write(spdySwitchingProtocols(plan.protocol));
     if (head.length) socket.unshift(head);
-    const conn = new SpdyConnection(socket, { role: 'server', logger: this.logger });
+    const conn = new parts.SpdyConnection(socket, { role: 'server', logger: this.logger });
     socket.on('timeout', () => {
       this.logger.info('streaming connection idle; closing');
       conn.close();
     });
-    serveSpdySession(conn, request, plan.protocol, netnsPath, this.deps);
+    parts.serveSpdySession(conn, request, plan.protocol, netnsPath, this.deps);
   }
 
-  private acceptWebSocket(req: IncomingMessage, socket: Duplex, head: Buffer, plan: UpgradePlan, request: StreamRequest, netnsPath: string | null): void {
+  private acceptWebSocket(
+    parts: SessionParts,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    plan: UpgradePlan,
+    request: StreamRequest,
+    netnsPath: string | null,
+  ): void {
     // ws rejects offers that are not RFC 6455 tokens, and kubectl's
     // `SPDY/3.1+portforward.k8s.io` has a '/': we negotiated already, so hide the offers
     // from ws and answer our choice through its 'headers' hook.
     this.wsProtocols.set(req, plan.protocol);
     delete req.headers['sec-websocket-protocol'];
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
+    this.wss!.handleUpgrade(req, socket, head, (ws) => {
       // ws turns the socket timeout off when it takes the socket: set ours again.
       this.setIdleTimeout(socket);
       socket.on('timeout', () => {
         this.logger.info('streaming websocket idle; closing');
         ws.terminate();
       });
-      serveWebSocketSession(ws, request, plan.protocol, netnsPath, this.deps);
+      parts.serveWebSocketSession(ws, request, plan.protocol, netnsPath, this.deps);
     });
   }
 

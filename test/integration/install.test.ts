@@ -54,7 +54,7 @@ describe('hack/install.sh', () => {
 
     const launcher = join(dest, 'usr/local/bin/cri-shim');
     expect(statSync(launcher).mode & 0o777).toBe(0o755);
-    expect(readFileSync(launcher, 'utf8')).toMatch(/^exec "\/\S+\/node" \/usr\/local\/lib\/cri-shim\/dist\/cli\.js "\$@"$/m);
+    expect(readFileSync(launcher, 'utf8')).toMatch(/^exec "\/\S+\/node" (--\S+ )*\/usr\/local\/lib\/cri-shim\/dist\/cli\.js "\$@"$/m);
 
     // The installed tree runs by itself (every runtime dependency and proto/ present), without dev dependencies.
     const lib = join(dest, 'usr/local/lib/cri-shim');
