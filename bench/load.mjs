@@ -16,7 +16,8 @@
  * before and once after the first shim
  * cycle (pooled, so a drift in the machine's load hits both sides alike), and every
  * ratio compares figures taken minutes apart on the same machine. The shim runs as its own process (its RSS is its own, and
- * `--cpu-prof` can profile it); its event-loop delay comes from Status verbose info.
+ * `--cpu-prof` can profile it); its event-loop delay comes from Status verbose info, printed
+ * beside that of an idle Node process running the same monitor meanwhile (the machine's floor).
  *
  * Usage: npm run build && npm run bench:load -- [--pods 110] [--workers 5] [--hold 20]
  *          [--cycles 1] [--no-raw] [--cpu-prof DIR] [--log-level info] [--node-flags "..."]
@@ -287,6 +288,36 @@ async function startShimProcess() {
   };
 }
 
+/**
+ * An idle Node process beside the shim running the same event-loop delay monitor
+ * (bench/loop-delay-control.mjs): its windows are what the machine alone gives.
+ */
+function startLoopControl() {
+  const child = spawn(process.execPath, ['bench/loop-delay-control.mjs'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const windows = new Map();
+  let buf = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk) => {
+    buf += chunk;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        const w = JSON.parse(line);
+        windows.set(w.end, w);
+      } catch {}
+    }
+  });
+  const exited = new Promise((r) => child.on('exit', r));
+  return {
+    between: (from, to) => [...windows.values()].filter((w) => w.end >= from && w.end <= to),
+    stop: async () => {
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
 /** Windows of the shim's event-loop delay histogram (Status verbose), collected as they complete. */
 function loopDelayCollector(call) {
   const windows = new Map();
@@ -315,7 +346,7 @@ function podConfig(i, cycle) {
   };
 }
 
-async function shimCycle(shim, cycle, loop) {
+async function shimCycle(shim, cycle, loop, control) {
   const { call } = shim;
   const n = opts.pods;
   const f = { sandbox: [], workload: [], teardown: [], relist: [], exec: [], stats: [], errors: { relist: 0, exec: 0, stats: 0 }, firstError: {} };
@@ -420,7 +451,8 @@ async function shimCycle(shim, cycle, loop) {
   await loop.poll();
   const loopUp = loop.between(tUp, tHoldEnd + 5000);
   const loopAll = loop.between(tStart, Date.now());
-  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, heapAfter, helperRssUp, relistUp, execUp, statsUp, loopUp, loopAll };
+  const controlUp = control.between(tUp, tHoldEnd + 5000);
+  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, heapAfter, helperRssUp, relistUp, execUp, statsUp, loopUp, loopAll, controlUp };
 }
 
 // ---------- report ----------
@@ -453,7 +485,11 @@ function table(raw, shimCycles) {
   row('stats (both calls) p50 ms (pods up)', NaN, median(s.statsUp), '<= 150 ms', median(s.statsUp) <= 150);
   const loopP99 = Math.max(...s.loopUp.map((w) => w.p99));
   const loopP99All = Math.max(...s.loopAll.map((w) => w.p99));
+  const controlP99 = Math.max(...s.controlUp.map((w) => w.p99));
   row('event-loop delay p99 ms (pods up, worst 5 s)', NaN, loopP99, '<= 10 ms', loopP99 <= 10);
+  row('  idle control node beside it (same windows)', NaN, controlP99, '', undefined);
+  row('event-loop delay p99 ms (pods up, median 5 s)', NaN, median(s.loopUp.map((w) => w.p99)), '', undefined);
+  row('  idle control node beside it (same windows)', NaN, median(s.controlUp.map((w) => w.p99)), '', undefined);
   row('event-loop delay p99 ms (whole cycle, worst 5 s)', NaN, loopP99All, '', undefined);
   row('RSS idle MB', NaN, s.rssIdle, '<= 70 MB', s.rssIdle <= 70);
   row(`RSS with ${n} pods MB`, NaN, Math.max(...shimCycles.map((c) => c.rssUp)), '<= 100 MB', Math.max(...shimCycles.map((c) => c.rssUp)) <= 100);
@@ -500,6 +536,7 @@ async function main() {
   }
   process.stderr.write(`cri-shim: starting ${opts.logLevel === 'silent' ? '' : `(log ${join(dir, 'shim.log')})`}\n`);
   const shim = await startShimProcess();
+  const control = startLoopControl();
   const cycles = [];
   try {
     await sleep(2000);
@@ -515,7 +552,7 @@ async function main() {
     try {
       for (let c = 0; c < opts.cycles; c++) {
         process.stderr.write(`cri-shim cycle ${c + 1}/${opts.cycles}...\n`);
-        cycles.push(await shimCycle(shim, c, loop));
+        cycles.push(await shimCycle(shim, c, loop, control));
         // The machine's load drifts: a raw run on each side of the first shim cycle, pooled.
         if (c === 0 && raw) {
           process.stderr.write(`raw Docker + CNI path again...\n`);
@@ -527,6 +564,7 @@ async function main() {
       await poller;
     }
   } finally {
+    await control.stop();
     await shim.stop();
     await cleanupLeftovers();
     if (process.env.KEEP_BENCH_DIR) process.stderr.write(`kept ${dir}\n`);
