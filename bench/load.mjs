@@ -117,6 +117,47 @@ function rssMb(pid) {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** CPU time (user + system) the process has used, in ms (clock ticks of 10 ms). */
+function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * The shim's CPU time per call of each RPC of the load, with the load paused: `k` calls
+ * one after the other, the shim's CPU time (from /proc, user + system) before and after,
+ * less what it uses idle over the same wall time. Unlike latencies, this does not depend
+ * on how busy the rest of the machine is.
+ */
+async function cpuPerCall(shim, running) {
+  const { call, pid } = shim;
+  // Each phase's monotonic clock span (µs, V8's profile clock) goes to stderr, so
+  // `node bench/cpu-profile.mjs FILE --between A B` shows what that phase's calls cost.
+  const monoUs = () => process.hrtime.bigint() / 1000n;
+  const measure = async (k, one, what) => {
+    const c0 = cpuMs(pid);
+    const t0 = now();
+    const m0 = monoUs();
+    for (let i = 0; i < k; i++) await one(i);
+    if (what) process.stderr.write(`cpu-per-call ${what}: --between ${m0} ${monoUs()}\n`);
+    return { cpu: cpuMs(pid) - c0, wall: now() - t0, k };
+  };
+  const idle = await measure(1, () => sleep(2000));
+  const idlePerMs = idle.cpu / idle.wall;
+  const perCall = (m) => Math.max(0, m.cpu - idlePerMs * m.wall) / m.k;
+  const relist = await measure(100, async () => {
+    await call('ListPodSandbox', {});
+    await call('ListContainers', {});
+  }, 'relist');
+  const exec = await measure(40, (i) => call('ExecSync', { container_id: running[i % running.length], cmd: ['true'], timeout: 10 }), 'ExecSync');
+  const stats = await measure(10, async () => {
+    await call('ListPodSandboxStats', {});
+    await call('ListContainerStats', {});
+  }, 'stats');
+  return { idle: idlePerMs * 1000, relist: perCall(relist), exec: perCall(exec), stats: perCall(stats) };
+}
+
 /** The shim's process-runner helper (src/process-runner), a child running helper.js. */
 function helperPid(shimPid) {
   try {
@@ -358,10 +399,15 @@ async function shimCycle(shim, cycle, loop, control) {
   const apps = [];
   const running = [];
   let stopLoad = false;
+  let paused = false;
   const loadLoops = [
     (async () => {
       while (!stopLoad) {
         const t = sleep(1000);
+        if (paused) {
+          await t;
+          continue;
+        }
         try {
           await timed(f.relist, async () => {
             await call('ListPodSandbox', {});
@@ -376,6 +422,10 @@ async function shimCycle(shim, cycle, loop, control) {
     (async () => {
       while (!stopLoad) {
         const t = sleep(5000);
+        if (paused) {
+          await t;
+          continue;
+        }
         try {
           await timed(f.stats, async () => {
             await call('ListPodSandboxStats', {});
@@ -392,7 +442,7 @@ async function shimCycle(shim, cycle, loop, control) {
       const inflight = new Set();
       while (!stopLoad) {
         const t = sleep(250);
-        const target = running.length ? running[k++ % running.length] : undefined;
+        const target = running.length && !paused ? running[k++ % running.length] : undefined;
         if (target) {
           const p = timed(f.exec, () => call('ExecSync', { container_id: target, cmd: ['true'], timeout: 10 })).catch((err) => {
             if (running.includes(target)) failed('exec', err);
@@ -435,6 +485,11 @@ async function shimCycle(shim, cycle, loop, control) {
   const execUp = f.exec.slice(marks.exec);
   const statsUp = f.stats.slice(marks.stats);
   await loop.poll();
+  // The load pauses (its loops skip their turns) while the CPU per call is measured.
+  paused = true;
+  await sleep(1000);
+  const cpu = await cpuPerCall(shim, running);
+  paused = false;
   const teardownMs = await pool(n, opts.workers, async (i) => {
     const t0 = now();
     running.splice(running.indexOf(apps[i]), 1);
@@ -452,7 +507,7 @@ async function shimCycle(shim, cycle, loop, control) {
   const loopUp = loop.between(tUp, tHoldEnd + 5000);
   const loopAll = loop.between(tStart, Date.now());
   const controlUp = control.between(tUp, tHoldEnd + 5000);
-  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, heapAfter, helperRssUp, relistUp, execUp, statsUp, loopUp, loopAll, controlUp };
+  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, heapAfter, helperRssUp, relistUp, execUp, statsUp, loopUp, loopAll, controlUp, cpu };
 }
 
 // ---------- report ----------
@@ -462,11 +517,11 @@ function table(raw, shimCycles) {
   const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
   const row = (name, rawV, shimV, target, ok, d = 1) =>
     lines.push(
-      `${name.padEnd(44)} ${fmt(rawV, d).padStart(9)} ${fmt(shimV, d).padStart(9)} ${(raw && Number.isFinite(rawV) && Number.isFinite(shimV) ? (shimV / rawV).toFixed(2) + 'x' : '').padStart(7)}  ${target.padEnd(16)} ${ok === undefined ? '' : ok ? 'met' : 'NOT MET'}`,
+      `${name.padEnd(46)} ${fmt(rawV, d).padStart(9)} ${fmt(shimV, d).padStart(9)} ${(raw && Number.isFinite(rawV) && Number.isFinite(shimV) ? (shimV / rawV).toFixed(2) + 'x' : '').padStart(7)}  ${target.padEnd(16)} ${ok === undefined ? '' : ok ? 'met' : 'NOT MET'}`,
     );
   const n = opts.pods;
   lines.push(`node-load bench: ${n} pods, ${opts.workers} workers, hold ${opts.hold} s, ${shimCycles.length} shim cycle(s); shim node flags: ${opts.nodeFlags.join(' ') || '(none)'}, log level ${opts.logLevel}`);
-  lines.push(`${'figure'.padEnd(44)} ${'raw'.padStart(9)} ${'cri-shim'.padStart(9)} ${'ratio'.padStart(7)}  ${'target'.padEnd(16)} verdict`);
+  lines.push(`${'figure'.padEnd(46)} ${'raw'.padStart(9)} ${'cri-shim'.padStart(9)} ${'ratio'.padStart(7)}  ${'target'.padEnd(16)} verdict`);
   const r = raw ?? {};
   const rawSandbox = raw ? median(raw.sandbox) : NaN;
   row('RunPodSandbox p50 ms (raw: docker+CNI ADD)', rawSandbox, median(s.sandbox), '<= 1.05x raw', raw ? median(s.sandbox) <= 1.05 * rawSandbox : undefined);
@@ -487,10 +542,14 @@ function table(raw, shimCycles) {
   const loopP99All = Math.max(...s.loopAll.map((w) => w.p99));
   const controlP99 = Math.max(...s.controlUp.map((w) => w.p99));
   row('event-loop delay p99 ms (pods up, worst 5 s)', NaN, loopP99, '<= 10 ms', loopP99 <= 10);
-  row('  idle control node beside it (same windows)', NaN, controlP99, '', undefined);
-  row('event-loop delay p99 ms (pods up, median 5 s)', NaN, median(s.loopUp.map((w) => w.p99)), '', undefined);
-  row('  idle control node beside it (same windows)', NaN, median(s.controlUp.map((w) => w.p99)), '', undefined);
-  row('event-loop delay p99 ms (whole cycle, worst 5 s)', NaN, loopP99All, '', undefined);
+  row('  idle control node, same windows', NaN, controlP99, '', undefined);
+  row('event-loop delay p99 ms (pods up, median 5s)', NaN, median(s.loopUp.map((w) => w.p99)), '', undefined);
+  row('  idle control node, same windows', NaN, median(s.controlUp.map((w) => w.p99)), '', undefined);
+  row('event-loop delay p99 ms (whole cycle, worst)', NaN, loopP99All, '', undefined);
+  row(`shim CPU ms per relist, ${n} pods (load paused)`, NaN, s.cpu.relist, '', undefined, 2);
+  row('shim CPU ms per ExecSync', NaN, s.cpu.exec, '', undefined, 2);
+  row(`shim CPU ms per stats (both calls), ${n} pods`, NaN, s.cpu.stats, '', undefined, 2);
+  row('shim CPU ms per s idle (subtracted above)', NaN, s.cpu.idle, '', undefined, 2);
   row('RSS idle MB', NaN, s.rssIdle, '<= 70 MB', s.rssIdle <= 70);
   row(`RSS with ${n} pods MB`, NaN, Math.max(...shimCycles.map((c) => c.rssUp)), '<= 100 MB', Math.max(...shimCycles.map((c) => c.rssUp)) <= 100);
   row('RSS after teardown MB', NaN, s.rssAfter, '', undefined);
