@@ -21,11 +21,13 @@
  *
  * Usage: npm run build && npm run bench:load -- [--pods 110] [--workers 5] [--hold 20]
  *          [--cycles 1] [--no-raw] [--cpu-prof DIR] [--log-level info] [--node-flags "..."]
+ *          [--docker-calls]  (metrics on: Docker API calls per call of each RPC, load paused)
  * (root, dockerd running). Own bridge crload0 and subnet 10.88.140.0/22; everything it
  * made is removed at the end.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -54,6 +56,7 @@ function parseArgs(argv) {
     else if (a === '--cpu-prof') o.cpuProf = next();
     else if (a === '--log-level') o.logLevel = next();
     else if (a === '--node-flags') o.nodeFlags = next().split(/\s+/).filter(Boolean);
+    else if (a === '--docker-calls') o.dockerCalls = true;
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
@@ -136,12 +139,20 @@ async function cpuPerCall(shim, running) {
   // `node bench/cpu-profile.mjs FILE --between A B` shows what that phase's calls cost.
   const monoUs = () => process.hrtime.bigint() / 1000n;
   const measure = async (k, one, what) => {
+    const d0 = shim.metricsPort && what ? await dockerCallCounts(shim.metricsPort) : undefined;
     const c0 = cpuMs(pid);
     const t0 = now();
     const m0 = monoUs();
     for (let i = 0; i < k; i++) await one(i);
+    const cpu = cpuMs(pid) - c0;
+    const wall = now() - t0;
     if (what) process.stderr.write(`cpu-per-call ${what}: --between ${m0} ${monoUs()}\n`);
-    return { cpu: cpuMs(pid) - c0, wall: now() - t0, k };
+    if (d0) {
+      const d1 = await dockerCallCounts(shim.metricsPort);
+      const per = [...d1].map(([op, n]) => [op, (n - (d0.get(op) ?? 0)) / k]).filter(([, n]) => n > 0);
+      process.stderr.write(`docker calls per ${what}: ${per.map(([op, n]) => `${op} ${n.toFixed(2)}`).join(', ') || 'none'}\n`);
+    }
+    return { cpu, wall, k };
   };
   const idle = await measure(1, () => sleep(2000));
   const idlePerMs = idle.cpu / idle.wall;
@@ -284,8 +295,28 @@ async function rawCycle(n, workers) {
 }
 
 // ---------- shim ----------
+/** A loopback port free right now (for the shim's metrics endpoint). */
+async function freePort() {
+  const srv = createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** Docker API calls the shim has made so far, by operation (from its Prometheus metrics). */
+async function dockerCallCounts(metricsPort) {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const out = new Map();
+  for (const m of text.matchAll(/^cri_shim_docker_request_duration_seconds_count\{operation="([^"]+)",result="[^"]+"\} (\d+)/gm)) {
+    out.set(m[1], (out.get(m[1]) ?? 0) + Number(m[2]));
+  }
+  return out;
+}
+
 async function startShimProcess() {
   const sock = join(dir, 'cri.sock');
+  const metricsPort = opts.dockerCalls ? await freePort() : undefined;
   const args = [
     ...opts.nodeFlags,
     ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : []),
@@ -295,6 +326,7 @@ async function startShimProcess() {
     `--cni-conf-dir=${confDir}`,
     `--cni-cache-dir=${join(dir, 'cache')}`,
     `--log-level=${opts.logLevel}`,
+    ...(metricsPort ? [`--metrics-address=127.0.0.1:${metricsPort}`] : []),
   ];
   const log = createWriteStream(join(dir, 'shim.log'));
   await new Promise((r) => log.on('open', r));
@@ -319,6 +351,7 @@ async function startShimProcess() {
   }
   return {
     pid: child.pid,
+    metricsPort,
     call,
     stop: async () => {
       client.close();
