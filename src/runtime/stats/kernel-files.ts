@@ -33,7 +33,7 @@ export class KernelFileReader {
   private readonly onCgroupfs = new Map<string, boolean>();
   private readonly buffer = Buffer.allocUnsafe(BUFFER_BYTES);
 
-  constructor(private readonly maxOpen = 8192) {}
+  constructor(private readonly maxOpen = defaultMaxOpen()) {}
 
   /** The file's text; throws like readFileSync (ENOENT for a missing file). */
   read(path: string): string {
@@ -47,7 +47,17 @@ export class KernelFileReader {
         this.close(path);
       }
     }
-    const file = { fd: openSync(path, 'r'), lastRead: 0 };
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EMFILE' && code !== 'ENFILE') throw err;
+      // Out of descriptors: ours must never be what starves the shim's sockets.
+      this.closeAll();
+      return readFileSync(path, 'utf8');
+    }
+    const file = { fd, lastRead: 0 };
     this.keep(path, file);
     return this.readAt0(file, path);
   }
@@ -109,6 +119,21 @@ export class KernelFileReader {
     }
     return known;
   }
+}
+
+/**
+ * A quarter of the process's open-file limit, at most 8192 (2200 are kept with 110
+ * pods): the rest stays for sockets, logs and state files.
+ */
+function defaultMaxOpen(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = Number(line?.split(/\s+/)[3]);
+    if (Number.isFinite(soft) && soft > 0) return Math.max(16, Math.min(8192, Math.floor(soft / 4)));
+  } catch {
+    // no procfs: the conservative default below
+  }
+  return 256;
 }
 
 /** The process's reader (the stats service's sweep closes its idle descriptors). */
