@@ -3,9 +3,10 @@
  * per controller (cpuacct, cpu, memory, pids). memory.stat's `total_*` keys are
  * hierarchical (the cgroup and its descendants), which is what a pod's parent cgroup
  * needs; for a leaf they equal the plain keys. Files mirror what cAdvisor and
- * containerd's cgroups library read.
+ * containerd's cgroups library read. File paths are `${dir}/${name}`, not path.join:
+ * the directories are already normal absolute paths, and join's normalisation was the
+ * largest allocator of a stats call (a heap sampling profile at 100 pods).
  */
-import { join } from 'node:path';
 import { countLines, readKeyed, readOptionalSync, readValue } from './cgroup-files.js';
 import type { CgroupSample, CpuCounters, MemoryCounters, PidsCounters } from './types.js';
 
@@ -24,19 +25,19 @@ export const V1_UNLIMITED = 1n << 62n;
 
 function cpu(dirs: V1Dirs): CpuCounters | null {
   if (!dirs.cpuacct) return null;
-  const usageNs = readValue(join(dirs.cpuacct, 'cpuacct.usage'));
+  const usageNs = readValue(`${dirs.cpuacct}/cpuacct.usage`);
   if (usageNs === undefined || usageNs === null) return null;
   // cpuacct.usage_user/_sys are ns (Linux 4.7+); cpuacct.stat is the older tick count.
-  let userNs = readValue(join(dirs.cpuacct, 'cpuacct.usage_user'));
-  let systemNs = readValue(join(dirs.cpuacct, 'cpuacct.usage_sys'));
+  let userNs = readValue(`${dirs.cpuacct}/cpuacct.usage_user`);
+  let systemNs = readValue(`${dirs.cpuacct}/cpuacct.usage_sys`);
   if (userNs === undefined || systemNs === undefined) {
-    const stat = readKeyed(join(dirs.cpuacct, 'cpuacct.stat'));
+    const stat = readKeyed(`${dirs.cpuacct}/cpuacct.stat`);
     const user = stat?.get('user');
     const system = stat?.get('system');
     userNs = user === undefined ? null : user * NS_PER_TICK;
     systemNs = system === undefined ? null : system * NS_PER_TICK;
   }
-  const throttling = dirs.cpu ? readKeyed(join(dirs.cpu, 'cpu.stat')) : undefined;
+  const throttling = dirs.cpu ? readKeyed(`${dirs.cpu}/cpu.stat`) : undefined;
   return {
     usageNs,
     userNs: userNs ?? null,
@@ -79,25 +80,25 @@ export function memoryFromV1(
 
 function memory(dir: string | undefined): MemoryCounters | null {
   if (!dir) return null;
-  const usage = readValue(join(dir, 'memory.usage_in_bytes'));
-  const stat = readKeyed(join(dir, 'memory.stat'));
+  const usage = readValue(`${dir}/memory.usage_in_bytes`);
+  const stat = readKeyed(`${dir}/memory.stat`);
   if (usage === undefined || usage === null || !stat) return null;
   const [limit, maxUsage, failcnt] = [
-    readValue(join(dir, 'memory.limit_in_bytes')),
-    readValue(join(dir, 'memory.max_usage_in_bytes')),
-    readValue(join(dir, 'memory.failcnt')),
+    readValue(`${dir}/memory.limit_in_bytes`),
+    readValue(`${dir}/memory.max_usage_in_bytes`),
+    readValue(`${dir}/memory.failcnt`),
   ];
   return memoryFromV1(usage, stat, limit ?? null, maxUsage ?? null, failcnt ?? null);
 }
 
 function pids(dirs: V1Dirs): PidsCounters | null {
   if (dirs.pids) {
-    const current = readValue(join(dirs.pids, 'pids.current'));
+    const current = readValue(`${dirs.pids}/pids.current`);
     if (current !== undefined && current !== null) return { current };
   }
   // Without the pids controller, count the cgroup's own processes (not its descendants').
   const dir = dirs.memory ?? dirs.cpuacct;
-  const procs = dir ? readOptionalSync(join(dir, 'cgroup.procs')) : undefined;
+  const procs = dir ? readOptionalSync(`${dir}/cgroup.procs`) : undefined;
   return procs === undefined ? null : { current: countLines(procs) };
 }
 

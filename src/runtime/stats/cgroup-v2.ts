@@ -4,7 +4,6 @@
  * as in the kernel's Documentation/admin-guide/cgroup-v2.rst; the working set is
  * cAdvisor's (memory.current − inactive_file), RSS is `anon` as cAdvisor reports it.
  */
-import { join } from 'node:path';
 import { countLines, readKeyed, readOptionalSync, readValue } from './cgroup-files.js';
 import type { CgroupSample, CpuCounters, MemoryCounters, PidsCounters } from './types.js';
 
@@ -55,26 +54,26 @@ export function memoryFromV2(
 }
 
 function memory(dir: string): MemoryCounters | null {
-  const usage = readValue(join(dir, 'memory.current'));
-  const stat = readKeyed(join(dir, 'memory.stat'));
+  const usage = readValue(`${dir}/memory.current`);
+  const stat = readKeyed(`${dir}/memory.stat`);
   if (usage === undefined || usage === null || !stat) return null;
   const [limit, events, peak, swap] = [
-    readValue(join(dir, 'memory.max')),
-    readKeyed(join(dir, 'memory.events')),
-    readValue(join(dir, 'memory.peak')),
-    readValue(join(dir, 'memory.swap.current')),
+    readValue(`${dir}/memory.max`),
+    readKeyed(`${dir}/memory.events`),
+    readValue(`${dir}/memory.peak`),
+    readValue(`${dir}/memory.swap.current`),
   ];
   return memoryFromV2(usage, stat, limit ?? null, events, peak ?? null, swap ?? null);
 }
 
 function pids(dir: string): PidsCounters | null {
-  const current = readValue(join(dir, 'pids.current'));
+  const current = readValue(`${dir}/pids.current`);
   if (current !== undefined && current !== null) return { current };
-  const procs = readOptionalSync(join(dir, 'cgroup.procs'));
+  const procs = readOptionalSync(`${dir}/cgroup.procs`);
   return procs === undefined ? null : { current: countLines(procs) };
 }
 
 export function readCgroupV2(dir: string): CgroupSample {
-  const [stat, m, p] = [readKeyed(join(dir, 'cpu.stat')), memory(dir), pids(dir)];
+  const [stat, m, p] = [readKeyed(`${dir}/cpu.stat`), memory(dir), pids(dir)];
   return { cpu: stat ? cpuFromV2(stat) : null, memory: m, pids: p };
 }
