@@ -16,11 +16,13 @@
  * before and once after the first shim
  * cycle (pooled, so a drift in the machine's load hits both sides alike), and every
  * ratio compares figures taken minutes apart on the same machine. The shim runs as its own process (its RSS is its own, and
- * `--cpu-prof` can profile it); its event-loop delay comes from Status verbose info.
+ * `--cpu-prof` can profile it); its event-loop delay comes from Status verbose info, printed
+ * beside that of an idle Node process running the same monitor meanwhile (the machine's floor).
  *
  * Usage: npm run build && npm run bench:load -- [--pods 110] [--workers 5] [--hold 20]
  *          [--cycles 1] [--no-raw] [--cpu-prof DIR] [--log-level info] [--node-flags "..."] [--env "K=V ..."]
- *          [--against containerd]
+ *          [--against containerd] [--docker-calls]
+ * `--docker-calls` (metrics on): Docker API calls per call of each RPC, load paused.
  * `--against containerd` also runs one cycle of the same load against a private containerd 1.6
  * (bench/containerd-runtime.mjs: own root, state and socket, the same CNI conf, our images)
  * and prints it as an extra column.
@@ -29,6 +31,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -62,6 +65,7 @@ function parseArgs(argv) {
     else if (a === '--node-flags') o.nodeFlags = next().split(/\s+/).filter(Boolean);
     else if (a === '--against') o.against = next();
     else if (a === '--env') o.env = Object.fromEntries(next().split(/\s+/).filter(Boolean).map((kv) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)]));
+    else if (a === '--docker-calls') o.dockerCalls = true;
     else throw new Error(`unknown argument ${a}`);
   }
   if (o.against !== undefined && o.against !== 'containerd') throw new Error(`--against takes only "containerd", not ${JSON.stringify(o.against)}`);
@@ -129,6 +133,55 @@ function cpuSec(pid) {
 function rssMb(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** CPU time (user + system) the process has used, in ms (clock ticks of 10 ms). */
+function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * The shim's CPU time per call of each RPC of the load, with the load paused: `k` calls
+ * one after the other, the shim's CPU time (from /proc, user + system) before and after,
+ * less what it uses idle over the same wall time. Unlike latencies, this does not depend
+ * on how busy the rest of the machine is.
+ */
+async function cpuPerCall(shim, running) {
+  const { call, pid } = shim;
+  // Each phase's monotonic clock span (µs, V8's profile clock) goes to stderr, so
+  // `node bench/cpu-profile.mjs FILE --between A B` shows what that phase's calls cost.
+  const monoUs = () => process.hrtime.bigint() / 1000n;
+  const measure = async (k, one, what) => {
+    const d0 = shim.metricsPort && what ? await dockerCallCounts(shim.metricsPort) : undefined;
+    const c0 = cpuMs(pid);
+    const t0 = now();
+    const m0 = monoUs();
+    for (let i = 0; i < k; i++) await one(i);
+    const cpu = cpuMs(pid) - c0;
+    const wall = now() - t0;
+    if (what) process.stderr.write(`cpu-per-call ${what}: --between ${m0} ${monoUs()}\n`);
+    if (d0) {
+      const d1 = await dockerCallCounts(shim.metricsPort);
+      const per = [...d1].map(([op, n]) => [op, (n - (d0.get(op) ?? 0)) / k]).filter(([, n]) => n > 0);
+      process.stderr.write(`docker calls per ${what}: ${per.map(([op, n]) => `${op} ${n.toFixed(2)}`).join(', ') || 'none'}\n`);
+    }
+    return { cpu, wall, k };
+  };
+  const idle = await measure(1, () => sleep(2000));
+  const idlePerMs = idle.cpu / idle.wall;
+  const perCall = (m) => Math.max(0, m.cpu - idlePerMs * m.wall) / m.k;
+  const relist = await measure(100, async () => {
+    await call('ListPodSandbox', {});
+    await call('ListContainers', {});
+  }, 'relist');
+  const exec = await measure(40, (i) => call('ExecSync', { container_id: running[i % running.length], cmd: ['true'], timeout: 10 }), 'ExecSync');
+  const stats = await measure(10, async () => {
+    await call('ListPodSandboxStats', {});
+    await call('ListContainerStats', {});
+  }, 'stats');
+  return { idle: idlePerMs * 1000, relist: perCall(relist), exec: perCall(exec), stats: perCall(stats) };
 }
 
 /** The shim's process-runner helper (src/process-runner), the child running cri-shim-runner. */
@@ -257,8 +310,28 @@ async function rawCycle(n, workers) {
 }
 
 // ---------- shim ----------
+/** A loopback port free right now (for the shim's metrics endpoint). */
+async function freePort() {
+  const srv = createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** Docker API calls the shim has made so far, by operation (from its Prometheus metrics). */
+async function dockerCallCounts(metricsPort) {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const out = new Map();
+  for (const m of text.matchAll(/^cri_shim_docker_request_duration_seconds_count\{operation="([^"]+)",result="[^"]+"\} (\d+)/gm)) {
+    out.set(m[1], (out.get(m[1]) ?? 0) + Number(m[2]));
+  }
+  return out;
+}
+
 async function startShimProcess() {
   const sock = join(dir, 'cri.sock');
+  const metricsPort = opts.dockerCalls ? await freePort() : undefined;
   const args = [
     ...opts.nodeFlags,
     ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : []),
@@ -268,6 +341,7 @@ async function startShimProcess() {
     `--cni-conf-dir=${confDir}`,
     `--cni-cache-dir=${join(dir, 'cache')}`,
     `--log-level=${opts.logLevel}`,
+    ...(metricsPort ? [`--metrics-address=127.0.0.1:${metricsPort}`] : []),
   ];
   const log = createWriteStream(join(dir, 'shim.log'));
   await new Promise((r) => log.on('open', r));
@@ -292,12 +366,43 @@ async function startShimProcess() {
   }
   return {
     pid: child.pid,
+    metricsPort,
     call,
     stop: async () => {
       client.close();
       child.kill('SIGTERM');
       await exited;
       log.end();
+    },
+  };
+}
+
+/**
+ * An idle Node process beside the shim running the same event-loop delay monitor
+ * (bench/loop-delay-control.mjs): its windows are what the machine alone gives.
+ */
+function startLoopControl() {
+  const child = spawn(process.execPath, ['bench/loop-delay-control.mjs'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const windows = new Map();
+  let buf = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk) => {
+    buf += chunk;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        const w = JSON.parse(line);
+        windows.set(w.end, w);
+      } catch {}
+    }
+  });
+  const exited = new Promise((r) => child.on('exit', r));
+  return {
+    between: (from, to) => [...windows.values()].filter((w) => w.end >= from && w.end <= to),
+    stop: async () => {
+      child.stdin.end();
+      await exited;
     },
   };
 }
@@ -330,7 +435,7 @@ function podConfig(i, cycle) {
   };
 }
 
-async function shimCycle(shim, cycle, loop) {
+async function shimCycle(shim, cycle, loop, control) {
   const { call } = shim;
   const n = opts.pods;
   const f = { sandbox: [], workload: [], teardown: [], relist: [], exec: [], stats: [], errors: { relist: 0, exec: 0, stats: 0 }, firstError: {} };
@@ -342,10 +447,15 @@ async function shimCycle(shim, cycle, loop) {
   const apps = [];
   const running = [];
   let stopLoad = false;
+  let paused = false;
   const loadLoops = [
     (async () => {
       while (!stopLoad) {
         const t = sleep(1000);
+        if (paused) {
+          await t;
+          continue;
+        }
         try {
           await timed(f.relist, async () => {
             await call('ListPodSandbox', {});
@@ -360,6 +470,10 @@ async function shimCycle(shim, cycle, loop) {
     (async () => {
       while (!stopLoad) {
         const t = sleep(5000);
+        if (paused) {
+          await t;
+          continue;
+        }
         try {
           await timed(f.stats, async () => {
             await call('ListPodSandboxStats', {});
@@ -376,7 +490,7 @@ async function shimCycle(shim, cycle, loop) {
       const inflight = new Set();
       while (!stopLoad) {
         const t = sleep(250);
-        const target = running.length ? running[k++ % running.length] : undefined;
+        const target = running.length && !paused ? running[k++ % running.length] : undefined;
         if (target) {
           const p = timed(f.exec, () => call('ExecSync', { container_id: target, cmd: ['true'], timeout: 10 })).catch((err) => {
             if (running.includes(target)) failed('exec', err);
@@ -421,6 +535,11 @@ async function shimCycle(shim, cycle, loop) {
   const execUp = f.exec.slice(marks.exec);
   const statsUp = f.stats.slice(marks.stats);
   await loop.poll();
+  // The load pauses (its loops skip their turns) while the CPU per call is measured.
+  paused = true;
+  await sleep(1000);
+  const cpuPer = await cpuPerCall(shim, running);
+  paused = false;
   const teardownMs = await pool(n, opts.workers, async (i) => {
     const t0 = now();
     running.splice(running.indexOf(apps[i]), 1);
@@ -442,7 +561,8 @@ async function shimCycle(shim, cycle, loop) {
   await loop.poll();
   const loopUp = loop.between(tUp, tHoldEnd + 5000);
   const loopAll = loop.between(tStart, Date.now());
-  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, heapAfter, heapTotalAfter, cpu, helperRssUp, sideRssUp, relistUp, execUp, statsUp, loopUp, loopAll };
+  const controlUp = control.between(tUp, tHoldEnd + 5000);
+  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, heapAfter, heapTotalAfter, cpu, helperRssUp, sideRssUp, relistUp, execUp, statsUp, loopUp, loopAll, controlUp, cpuPer };
 }
 
 // ---------- report ----------
@@ -454,11 +574,11 @@ function table(raw, shimCycles, ctrd) {
   const ctrdCell = (name, d) => (ctrdColumn ? ` ${fmt(ctrdColumn.get(name), d).padStart(10)}` : '');
   const row = (name, rawV, shimV, target, ok, d = 1) =>
     lines.push(
-      `${name.padEnd(44)} ${fmt(rawV, d).padStart(9)} ${fmt(shimV, d).padStart(9)}${ctrdCell(name, d)} ${(raw && Number.isFinite(rawV) && Number.isFinite(shimV) ? (shimV / rawV).toFixed(2) + 'x' : '').padStart(7)}  ${target.padEnd(16)} ${ok === undefined ? '' : ok ? 'met' : 'NOT MET'}`,
+      `${name.padEnd(46)} ${fmt(rawV, d).padStart(9)} ${fmt(shimV, d).padStart(9)}${ctrdCell(name, d)} ${(raw && Number.isFinite(rawV) && Number.isFinite(shimV) ? (shimV / rawV).toFixed(2) + 'x' : '').padStart(7)}  ${target.padEnd(16)} ${ok === undefined ? '' : ok ? 'met' : 'NOT MET'}`,
     );
   const n = opts.pods;
   lines.push(`node-load bench: ${n} pods, ${opts.workers} workers, hold ${opts.hold} s, ${shimCycles.length} shim cycle(s); shim node flags: ${opts.nodeFlags.join(' ') || '(none)'}, env: ${Object.entries(opts.env).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}, log level ${opts.logLevel}`);
-  lines.push(`${'figure'.padEnd(44)} ${'raw'.padStart(9)} ${'cri-shim'.padStart(9)}${ctrd ? ` ${'containerd'.padStart(10)}` : ''} ${'ratio'.padStart(7)}  ${'target'.padEnd(16)} verdict`);
+  lines.push(`${'figure'.padEnd(46)} ${'raw'.padStart(9)} ${'cri-shim'.padStart(9)}${ctrd ? ` ${'containerd'.padStart(10)}` : ''} ${'ratio'.padStart(7)}  ${'target'.padEnd(16)} verdict`);
   const r = raw ?? {};
   const rawSandbox = raw ? median(raw.sandbox) : NaN;
   row('RunPodSandbox p50 ms (raw: docker+CNI ADD)', rawSandbox, median(s.sandbox), '<= 1.05x raw', raw ? median(s.sandbox) <= 1.05 * rawSandbox : undefined);
@@ -477,8 +597,16 @@ function table(raw, shimCycles, ctrd) {
   row('stats (both calls) p50 ms (pods up)', NaN, median(s.statsUp), '<= 150 ms', median(s.statsUp) <= 150);
   const loopP99 = Math.max(...s.loopUp.map((w) => w.p99));
   const loopP99All = Math.max(...s.loopAll.map((w) => w.p99));
+  const controlP99 = Math.max(...s.controlUp.map((w) => w.p99));
   row('event-loop delay p99 ms (pods up, worst 5 s)', NaN, loopP99, '<= 10 ms', loopP99 <= 10);
-  row('event-loop delay p99 ms (whole cycle, worst 5 s)', NaN, loopP99All, '', undefined);
+  row('  idle control node, same windows', NaN, controlP99, '', undefined);
+  row('event-loop delay p99 ms (pods up, median 5s)', NaN, median(s.loopUp.map((w) => w.p99)), '', undefined);
+  row('  idle control node, same windows', NaN, median(s.controlUp.map((w) => w.p99)), '', undefined);
+  row('event-loop delay p99 ms (whole cycle, worst)', NaN, loopP99All, '', undefined);
+  row(`shim CPU ms per relist, ${n} pods (load paused)`, NaN, s.cpuPer.relist, '', undefined, 2);
+  row('shim CPU ms per ExecSync', NaN, s.cpuPer.exec, '', undefined, 2);
+  row(`shim CPU ms per stats (both calls), ${n} pods`, NaN, s.cpuPer.stats, '', undefined, 2);
+  row('shim CPU ms per s idle (subtracted above)', NaN, s.cpuPer.idle, '', undefined, 2);
   row('RSS idle MB', NaN, s.rssIdle, '<= 70 MB', s.rssIdle <= 70);
   row(`RSS with ${n} pods MB`, NaN, Math.max(...shimCycles.map((c) => c.rssUp)), '<= 100 MB', Math.max(...shimCycles.map((c) => c.rssUp)) <= 100);
   row('RSS after teardown MB', NaN, s.rssAfter, '', undefined);
@@ -545,7 +673,8 @@ async function containerdRun() {
     await sleep(2000);
     process.stderr.write(`containerd cycle...\n`);
     // containerd's Status has no event-loop delay windows: nothing to collect.
-    return await shimCycle(ctrd, 0, { poll: async () => undefined, between: () => [] });
+    const none = { poll: async () => undefined, between: () => [] };
+    return await shimCycle(ctrd, 0, none, none);
   } finally {
     await ctrd.stop();
     // The shim's cycle 0 uses the same pod log dirs.
@@ -581,6 +710,7 @@ async function main() {
   if (opts.against === 'containerd') ctrd = await containerdRun();
   process.stderr.write(`cri-shim: starting ${opts.logLevel === 'silent' ? '' : `(log ${join(dir, 'shim.log')})`}\n`);
   const shim = await startShimProcess();
+  const control = startLoopControl();
   const cycles = [];
   try {
     await sleep(2000);
@@ -596,7 +726,7 @@ async function main() {
     try {
       for (let c = 0; c < opts.cycles; c++) {
         process.stderr.write(`cri-shim cycle ${c + 1}/${opts.cycles}...\n`);
-        cycles.push(await shimCycle(shim, c, loop));
+        cycles.push(await shimCycle(shim, c, loop, control));
         // The machine's load drifts: a raw run on each side of the first shim cycle, pooled.
         if (c === 0 && raw) {
           process.stderr.write(`raw Docker + CNI path again...\n`);
@@ -608,6 +738,7 @@ async function main() {
       await poller;
     }
   } finally {
+    await control.stop();
     await shim.stop();
     await cleanupLeftovers();
     if (process.env.KEEP_BENCH_DIR) process.stderr.write(`kept ${dir}\n`);

@@ -31,6 +31,7 @@ import type {
   SecurityProfile__Output,
 } from './proto.js';
 import { checkContainerConfig } from './validate-container.js';
+import { memoItem } from './list-item-encoding.js';
 
 // ── ContainerConfig → ContainerSpec ───────────────────────────────────────────────
 
@@ -261,9 +262,15 @@ export function containerFilterFromCri(filter: ContainerFilter__Output | null): 
 
 // ── ContainerView → Container / ContainerStatus ───────────────────────────────────
 
+/** List items by record, reused while what they read is unchanged (list-item-encoding.ts). */
+const listItems = new WeakMap<ContainerView['record'], { stamp: readonly unknown[]; item: Container }>();
+
+/** Frozen and shared between calls: a relist re-encodes only the containers that changed. */
 export function containerToCri(view: ContainerView): Container {
   const { record } = view;
-  return {
+  // Everything the item reads: the spec object is never changed in place, the record is.
+  const stamp = [view.live.state, record.spec, record.imageRef, record.createdAt, record.sandboxId, record.id];
+  return memoItem(listItems, record, stamp, () => ({
     id: record.id,
     pod_sandbox_id: record.sandboxId,
     metadata: { name: record.spec.name, attempt: record.spec.attempt },
@@ -275,7 +282,7 @@ export function containerToCri(view: ContainerView): Container {
     labels: { ...record.spec.labels },
     annotations: { ...record.spec.annotations },
     image_id: record.imageRef,
-  };
+  }));
 }
 
 function mountToCri(m: Mount): CriMount {

@@ -237,7 +237,10 @@ export class ClientFrameRewriter {
 
 /**
  * Wraps an accepted socket in a Duplex for grpc-js: reads pass through the rewriter,
- * writes go straight to the socket.
+ * writes go straight to the socket. Node's HTTP/2 session hands its output (a reply's
+ * HEADERS, DATA and trailers) as one corked batch: `writev` passes the batch to the
+ * socket corked too, so it leaves in one writev(2) instead of a syscall per frame (the
+ * per-frame writes were ~15 % of the shim's CPU per relist in a profile at 30 pods).
  */
 export function rewriteAuthority(socket: Socket): Duplex {
   const rewriter = new ClientFrameRewriter();
@@ -247,6 +250,12 @@ export function rewriteAuthority(socket: Socket): Duplex {
     },
     write(chunk: Buffer, _enc, cb) {
       socket.write(chunk, cb);
+    },
+    writev(chunks: Array<{ chunk: Buffer }>, cb) {
+      socket.cork();
+      for (let i = 0; i < chunks.length - 1; i++) socket.write(chunks[i]!.chunk);
+      socket.write(chunks[chunks.length - 1]!.chunk, cb);
+      socket.uncork();
     },
     final(cb) {
       socket.end(cb);

@@ -24,6 +24,7 @@ import type {
   PortMapping__Output,
 } from './proto.js';
 import { checkPodConfig } from './validate-pod.js';
+import { memoItem } from './list-item-encoding.js';
 
 // ── shared field helpers ────────────────────────────────────────────────────────
 
@@ -197,9 +198,15 @@ function podMetadata(view: SandboxView) {
   return { name: md.name, uid: md.uid, namespace: md.namespace, attempt: md.attempt };
 }
 
+/** List items by record, reused while what they read is unchanged (list-item-encoding.ts). */
+const listItems = new WeakMap<SandboxView['record'], { stamp: readonly unknown[]; item: PodSandbox }>();
+
+/** Frozen and shared between calls: a relist re-encodes only the pods that changed. */
 export function podSandboxToCri(view: SandboxView): PodSandbox {
   const { record } = view;
-  return {
+  // Everything the item reads: the spec object is never changed in place, the record is.
+  const stamp = [view.state, record.spec, record.createdAt, record.id];
+  return memoItem(listItems, record, stamp, () => ({
     id: record.id,
     metadata: podMetadata(view),
     state: sandboxStateToCri(view.state),
@@ -207,7 +214,7 @@ export function podSandboxToCri(view: SandboxView): PodSandbox {
     labels: { ...record.spec.labels },
     annotations: { ...record.spec.annotations },
     runtime_handler: record.spec.runtimeHandler,
-  };
+  }));
 }
 
 /**

@@ -9,6 +9,7 @@ import { rewriteAuthority } from './h2-authority.js';
 import { closeUnix, listenUnix } from './socket.js';
 import { loadCriPackage } from './proto.js';
 import { CallDrain } from './drain.js';
+import { withListEncoding } from './list-item-encoding.js';
 
 /** The kubelet's own limit, both ways: big ListContainers answers exceed grpc's 4 MiB default. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -36,7 +37,9 @@ export class CriServer {
     });
     const pkg = loadCriPackage();
     const v1 = pkg.runtime.v1;
-    const runtimeDef = v1.RuntimeService.service as ServiceDefinition;
+    // Relist answers reuse the encoded bytes of unchanged items (list-item-encoding.ts).
+    const messages = v1 as unknown as Record<string, { serialize: (value: object) => Buffer }>;
+    const runtimeDef = withListEncoding(v1.RuntimeService.service as ServiceDefinition, (type) => messages[type]!.serialize);
     const imageDef = v1.ImageService.service as ServiceDefinition;
     const runtime = this.calls.wrap(runtimeDef, opts.runtimeHandlers);
     const image = this.calls.wrap(imageDef, opts.imageHandlers);

@@ -1,9 +1,9 @@
 /**
  * EventLoopDelayMonitor: finished windows land in a bounded ring, oldest first, each with
- * consistent percentiles. (Which delays it measures is perf_hooks' business.)
+ * consistent percentiles; a recorded interval counts as delay only beyond the resolution.
  */
 import { describe, expect, it } from 'vitest';
-import { EventLoopDelayMonitor } from '../../src/event-loop-delay.js';
+import { EventLoopDelayMonitor, delayMs } from '../../src/event-loop-delay.js';
 
 describe('EventLoopDelayMonitor', () => {
   it('keeps the last windows, each with p50 <= p99 <= max and a sample count', async () => {
@@ -27,5 +27,20 @@ describe('EventLoopDelayMonitor', () => {
     } finally {
       monitor.stop();
     }
+  });
+});
+
+describe('delayMs', () => {
+  it('is the recorded interval minus the resolution, in ms with two decimals', () => {
+    // The lead's idle node at resolution 10: p50 10.17 ms recorded is 0.17 ms of delay.
+    expect(delayMs(10_170_000, 10)).toBe(0.17);
+    expect(delayMs(35_000_000, 10)).toBe(25);
+    expect(delayMs(12_345_678, 1)).toBe(11.35);
+  });
+
+  it('is 0, never negative, for a timer that fired on time or early', () => {
+    expect(delayMs(10_000_000, 10)).toBe(0);
+    expect(delayMs(9_298_000, 10)).toBe(0);
+    expect(delayMs(0, 10)).toBe(0);
   });
 });

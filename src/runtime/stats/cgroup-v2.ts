@@ -4,8 +4,7 @@
  * as in the kernel's Documentation/admin-guide/cgroup-v2.rst; the working set is
  * cAdvisor's (memory.current − inactive_file), RSS is `anon` as cAdvisor reports it.
  */
-import { join } from 'node:path';
-import { countLines, readKeyed, readOptional, readValue } from './cgroup-files.js';
+import { countLines, readKeyed, readOptionalSync, readValue } from './cgroup-files.js';
 import type { CgroupSample, CpuCounters, MemoryCounters, PidsCounters } from './types.js';
 
 const NS_PER_USEC = 1000n;
@@ -54,27 +53,27 @@ export function memoryFromV2(
   };
 }
 
-async function memory(dir: string): Promise<MemoryCounters | null> {
-  const usage = await readValue(join(dir, 'memory.current'));
-  const stat = await readKeyed(join(dir, 'memory.stat'));
+function memory(dir: string): MemoryCounters | null {
+  const usage = readValue(`${dir}/memory.current`);
+  const stat = readKeyed(`${dir}/memory.stat`);
   if (usage === undefined || usage === null || !stat) return null;
-  const [limit, events, peak, swap] = await Promise.all([
-    readValue(join(dir, 'memory.max')),
-    readKeyed(join(dir, 'memory.events')),
-    readValue(join(dir, 'memory.peak')),
-    readValue(join(dir, 'memory.swap.current')),
-  ]);
+  const [limit, events, peak, swap] = [
+    readValue(`${dir}/memory.max`),
+    readKeyed(`${dir}/memory.events`),
+    readValue(`${dir}/memory.peak`),
+    readValue(`${dir}/memory.swap.current`),
+  ];
   return memoryFromV2(usage, stat, limit ?? null, events, peak ?? null, swap ?? null);
 }
 
-async function pids(dir: string): Promise<PidsCounters | null> {
-  const current = await readValue(join(dir, 'pids.current'));
+function pids(dir: string): PidsCounters | null {
+  const current = readValue(`${dir}/pids.current`);
   if (current !== undefined && current !== null) return { current };
-  const procs = await readOptional(join(dir, 'cgroup.procs'));
+  const procs = readOptionalSync(`${dir}/cgroup.procs`);
   return procs === undefined ? null : { current: countLines(procs) };
 }
 
-export async function readCgroupV2(dir: string): Promise<CgroupSample> {
-  const [stat, m, p] = await Promise.all([readKeyed(join(dir, 'cpu.stat')), memory(dir), pids(dir)]);
+export function readCgroupV2(dir: string): CgroupSample {
+  const [stat, m, p] = [readKeyed(`${dir}/cpu.stat`), memory(dir), pids(dir)];
   return { cpu: stat ? cpuFromV2(stat) : null, memory: m, pids: p };
 }

@@ -111,7 +111,8 @@ export function parentRef(ref: CgroupRef): CgroupRef {
   return { path: up(ref.path), v1 };
 }
 
-export function readCgroup(ref: CgroupRef): Promise<CgroupSample> {
+/** Synchronous: a few kernel-generated files (see cgroup-files.ts), no promise per file. */
+export function readCgroup(ref: CgroupRef): CgroupSample {
   return ref.v2 !== undefined ? readCgroupV2(ref.v2) : readCgroupV1(ref.v1 ?? {});
 }
 

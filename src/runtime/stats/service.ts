@@ -18,6 +18,7 @@ import { nowNs } from '../time.js';
 import type { ContainerFilter, ContainerView, SandboxFilter, SandboxView } from '../views.js';
 import { detectLayout, isEmptySample, parentRef, readCgroup, sumSamples, type CgroupLayout, type CgroupRef } from './cgroups.js';
 import { CpuRateTracker } from './cpu-rate.js';
+import { kernelFiles } from './kernel-files.js';
 import { networkStats, readNetDev } from './net-dev.js';
 import { TargetCache, type DockerTarget } from './targets.js';
 import type { CgroupSample, CpuStats, FsStats, MemoryStats, NetworkStats, ProcessStats } from './types.js';
@@ -177,6 +178,8 @@ export class StatsService {
     if (now - this.lastSweep < SWEEP_EVERY_MS) return;
     this.lastSweep = now;
     for (const [path, r] of this.readings) if (now - r.at > READING_REUSE_MS) this.readings.delete(path);
+    // Descriptors of cgroups no call read since the last sweep (removed containers).
+    kernelFiles.closeIdle(SWEEP_EVERY_MS, now);
     for (const [id, at] of this.lastSeen) if (now - at > FORGET_AFTER_MS) this.lastSeen.delete(id);
     const live = new Set(this.lastSeen.keys());
     this.targets.retain(live);
@@ -215,7 +218,7 @@ export class StatsService {
     const ts = this.timestamp();
     let sample: CgroupSample | null = null;
     try {
-      const read = await readCgroup(ref);
+      const read = readCgroup(ref);
       sample = isEmptySample(read) ? null : read;
     } catch (err) {
       this.opts.logger.warn({ cgroup: ref.path, of: what, err: errorMessage(err) }, 'reading cgroup failed');
