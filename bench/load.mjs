@@ -19,7 +19,7 @@
  * `--cpu-prof` can profile it); its event-loop delay comes from Status verbose info, printed
  * beside that of an idle Node process running the same monitor meanwhile (the machine's floor).
  *
- * Usage: npm run build && npm run bench:load -- [--pods 110] [--workers 5] [--hold 20]
+ * Usage: npm run build && npm run bench -- [--pods 110] [--workers 5] [--hold 20]
  *          [--cycles 1] [--no-raw] [--cpu-prof DIR] [--log-level info] [--node-flags "..."] [--env "K=V ..."]
  *          [--against containerd] [--docker-calls]
  * `--docker-calls` (metrics on): Docker API calls per call of each RPC, load paused.
@@ -195,15 +195,22 @@ function helperPid(shimPid) {
 }
 
 // ---------- raw path ----------
-/** Relists and exec probes against Docker itself while the raw pods start and stop. */
-function rawLoad(docker, apps) {
+/**
+ * Relists and exec probes against Docker itself while the raw pods start, are held and
+ * stop. While `timings.on` (the hold, all pods up) each is timed: Docker's own list and
+ * exec create+start+inspect are the floor under the shim's relist and ExecSync tails.
+ */
+function rawLoad(docker, apps, timings) {
   let stop = false;
   let k = 0;
   const loops = [
     (async () => {
       while (!stop) {
         const t = sleep(1000);
-        await docker.listContainers({ all: true, filters: { name: [`cri-shim-load-raw-${runTag}-`] } }).catch(() => undefined);
+        const t0 = now();
+        const on = timings.on;
+        const ok = await docker.listContainers({ all: true, filters: { name: [`cri-shim-load-raw-${runTag}-`] } }).then(() => true, () => false);
+        if (on && ok) timings.relist.push(now() - t0);
         await t;
       }
     })(),
@@ -215,11 +222,14 @@ function rawLoad(docker, apps) {
         const app = list.length ? list[k++ % list.length] : undefined;
         if (app) {
           const p = (async () => {
+            const t0 = now();
+            const on = timings.on;
             const exec = await app.exec({ Cmd: ['true'], AttachStdout: true, AttachStderr: true });
             const stream = await exec.start({ Detach: false, Tty: false });
             stream.resume();
             await new Promise((r) => stream.on('end', r).on('close', r).on('error', r));
             await exec.inspect();
+            if (on) timings.exec.push(now() - t0);
           })().catch(() => undefined);
           inflight.add(p);
           p.finally(() => inflight.delete(p));
@@ -287,18 +297,22 @@ async function rawCycle(n, workers) {
     f.dockerPause.length = f.add.length = f.sandbox.length = f.workload.length = f.teardown.length = 0;
     // The same background load as the shim gets, served by Docker directly: a container
     // list every second and an exec probe every 250 ms.
-    const load = rawLoad(docker, () => pods.map((p) => p.app));
+    const timings = { on: false, relist: [], exec: [] };
+    const load = rawLoad(docker, () => pods.map((p) => p.app), timings);
     let startMs;
     let teardownMs;
     try {
       startMs = await pool(n, workers, startOne);
-      await sleep(2000);
+      // Held as long as the shim's pods are, under the same list and exec load.
+      timings.on = true;
+      await sleep(opts.hold * 1000);
+      timings.on = false;
       teardownMs = await pool(n, workers, stopOne);
     } finally {
       await load.stop();
     }
     pods.length = 0;
-    return { ...f, startMs, teardownMs };
+    return { ...f, startMs, teardownMs, relistUp: timings.relist, execUp: timings.exec };
   } finally {
     for (const p of pods) {
       await cni.del({ containerId: p.pause.id, netns: p.netns, ifName: 'eth0' }).catch(() => undefined);
@@ -565,6 +579,17 @@ async function shimCycle(shim, cycle, loop, control) {
   return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, heapAfter, heapTotalAfter, cpu, helperRssUp, sideRssUp, relistUp, execUp, statsUp, loopUp, loopAll, controlUp, cpuPer };
 }
 
+/** Windows pooled: the smallest threshold at most 1 % of the samples exceed, and the share above 10 ms. */
+function pooledP99(windows) {
+  const withCounts = windows.filter((w) => w.above);
+  const total = withCounts.reduce((a, w) => a + w.count, 0);
+  if (!total) return { bound: NaN, above10: NaN };
+  const share = (t) => withCounts.reduce((a, w) => a + (w.above[t] ?? 0), 0) / total;
+  const thresholds = Object.keys(withCounts[0].above).map(Number).sort((a, b) => a - b);
+  const bound = thresholds.find((t) => share(t) <= 0.01) ?? Infinity;
+  return { bound, above10: share(10) };
+}
+
 // ---------- report ----------
 function table(raw, shimCycles, ctrd) {
   const s = shimCycles[0];
@@ -590,15 +615,25 @@ function table(raw, shimCycles, ctrd) {
   const pps = (n / s.startMs) * 1000;
   row(`pods/s (${n} pods, ${opts.workers} workers)`, rawPps, pps, '>= 0.95x raw', raw ? pps >= 0.95 * rawPps : undefined, 2);
   row(`teardown of ${n} pods, s`, raw ? raw.teardownMs / 1000 : NaN, s.teardownMs / 1000, '<= 1.05x raw', raw ? s.teardownMs <= 1.05 * raw.teardownMs : undefined, 2);
-  row('relist p50 ms (pods up)', NaN, median(s.relistUp), '', undefined);
-  row('relist p99 ms (pods up)', NaN, p99(s.relistUp), '<= 15 ms', p99(s.relistUp) <= 15);
-  row('ExecSync p50 ms', NaN, median(s.execUp), '', undefined);
-  row('ExecSync p99 ms', NaN, p99(s.execUp), '<= 80 ms', p99(s.execUp) <= 80);
+  // Raw column: Docker's own container list, and exec create+start+inspect, timed under the same load.
+  row('relist p50 ms (pods up; raw: docker list)', raw ? median(raw.relistUp) : NaN, median(s.relistUp), '', undefined);
+  row('relist p99 ms (pods up)', raw ? p99(raw.relistUp) : NaN, p99(s.relistUp), '<= 15 ms', p99(s.relistUp) <= 15);
+  row('ExecSync p50 ms (raw: docker exec)', raw ? median(raw.execUp) : NaN, median(s.execUp), '', undefined);
+  row('ExecSync p99 ms', raw ? p99(raw.execUp) : NaN, p99(s.execUp), '<= 80 ms', p99(s.execUp) <= 80);
   row('stats (both calls) p50 ms (pods up)', NaN, median(s.statsUp), '<= 150 ms', median(s.statsUp) <= 150);
   const loopP99 = Math.max(...s.loopUp.map((w) => w.p99));
   const loopP99All = Math.max(...s.loopAll.map((w) => w.p99));
   const controlP99 = Math.max(...s.controlUp.map((w) => w.p99));
-  row('event-loop delay p99 ms (pods up, worst 5 s)', NaN, loopP99, '<= 10 ms', loopP99 <= 10);
+  // The target is the p99 of every sample of the hold, pooled from the windows' counts of
+  // samples above each threshold (src/event-loop-delay.ts ABOVE_MS): printed as the
+  // smallest threshold that at most 1 % of the samples exceed.
+  const loopPooled = pooledP99(s.loopUp);
+  const controlPooled = pooledP99(s.controlUp);
+  row('event-loop delay p99 ms (pods up, pooled: <=)', NaN, loopPooled.bound, '<= 10 ms', loopPooled.above10 <= 0.01);
+  row('  idle control node, same windows (<=)', NaN, controlPooled.bound, '', undefined);
+  row('  % of samples above 10 ms: shim', NaN, loopPooled.above10 * 100, '', undefined, 2);
+  row('  % of samples above 10 ms: control', NaN, controlPooled.above10 * 100, '', undefined, 2);
+  row('event-loop delay p99 ms (pods up, worst 5 s)', NaN, loopP99, '', undefined);
   row('  idle control node, same windows', NaN, controlP99, '', undefined);
   row('event-loop delay p99 ms (pods up, median 5s)', NaN, median(s.loopUp.map((w) => w.p99)), '', undefined);
   row('  idle control node, same windows', NaN, median(s.controlUp.map((w) => w.p99)), '', undefined);
@@ -644,9 +679,9 @@ function containerdColumn(c) {
     ['workload create+start p50 ms', median(c.workload)],
     [`pods/s (${n} pods, ${opts.workers} workers)`, (n / c.startMs) * 1000],
     [`teardown of ${n} pods, s`, c.teardownMs / 1000],
-    ['relist p50 ms (pods up)', median(c.relistUp)],
+    ['relist p50 ms (pods up; raw: docker list)', median(c.relistUp)],
     ['relist p99 ms (pods up)', p99(c.relistUp)],
-    ['ExecSync p50 ms', median(c.execUp)],
+    ['ExecSync p50 ms (raw: docker exec)', median(c.execUp)],
     ['ExecSync p99 ms', p99(c.execUp)],
     ['stats (both calls) p50 ms (pods up)', median(c.statsUp)],
     ['RSS idle MB', c.rssIdle],

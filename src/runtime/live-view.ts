@@ -133,6 +133,18 @@ export class LiveView {
     return seq;
   }
 
+  /**
+   * Records that our own Docker stop of `id` has returned, so it has exited, without the
+   * inspect a refresh costs. Only for pause containers, whose exit code and times nobody
+   * reads (a sandbox's state needs only "running or not"): it saves one Docker call per
+   * pod teardown. The die event that follows is then already seen (see seenSince).
+   */
+  noteExited(id: string): void {
+    const held = this.states.get(id);
+    if (!held) return;
+    this.apply(id, { ...held, state: 'exited', pid: 0 }, this.mark());
+  }
+
   /** Records what an inspect issued after `mark()` returned `seq` said. */
   observe(id: string, state: Docker.ContainerInspectInfo['State'], seq: number): void {
     this.apply(id, liveState(state), seq);

@@ -56,7 +56,7 @@ export async function stopSandbox(deps: SandboxTeardownDeps, record: SandboxReco
   if (deps.live.get(record.pauseContainerId)?.state !== 'exited') {
     await ignoreGoneOrDone(deps.docker.getContainer(record.pauseContainerId).stop({ t: 0 }));
     crashPoint('stop:after-pause-stop');
-    await deps.live.refresh(record.pauseContainerId);
+    deps.live.noteExited(record.pauseContainerId);
   }
   if (record.state !== 'notready') {
     record.state = 'notready';

@@ -66,6 +66,21 @@ describe('LiveView', () => {
     expect(seen).toEqual(['start', 'die', 'die']);
   });
 
+  it('notes our own stop of a pause container as exited with no inspect, and its die event as seen', async () => {
+    const states = new Map([['p', inspectState('running', 9)]]);
+    const { docker, calls } = fakeDocker(states);
+    const view = new LiveView(docker, silentLogger, 'test');
+    await view.refresh('p');
+    const stoppedAt = Date.now();
+    view.noteExited('p');
+    expect(view.get('p')).toMatchObject({ state: 'exited', pid: 0 });
+    await (view as any).onEvent(event('p', 'die', stoppedAt - 1));
+    expect(calls).toHaveLength(1);
+    // Unknown to the view (never seen, or forgotten): nothing is made up.
+    view.noteExited('q');
+    expect(view.get('q')).toBeUndefined();
+  });
+
   it('drops the tombstones of removed containers after a minute, not before', () => {
     const { docker } = fakeDocker(new Map());
     const view = new LiveView(docker, silentLogger, 'test');
