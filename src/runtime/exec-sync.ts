@@ -25,8 +25,18 @@ export interface ExecSyncOptions {
   timeoutMs: number;
   /** The caller went away (gRPC cancel or deadline): stop the command as on a timeout. */
   signal?: AbortSignal;
+  /**
+   * Aborted when the container is seen to exit (its die or destroy event). Its processes
+   * are gone with it, but dockerd does not always end an exec's stream then (seen: an
+   * exec started while its container was being stopped held it until the timeout, and
+   * with no timeout it would forever): the command fails soon after instead.
+   */
+  containerExited?: AbortSignal;
   maxOutputBytes?: number;
 }
+
+/** After the container exits, how long the exec's stream may still deliver what it holds. */
+const EXITED_GRACE_MS = 1000;
 
 export interface ExecSyncResult {
   stdout: Buffer;
@@ -100,19 +110,34 @@ export async function execSync(
   const onAbort = () => stop('cancelled');
   if (opts.signal?.aborted) onAbort();
   else opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let containerGone = false;
+  let exitedTimer: NodeJS.Timeout | undefined;
+  const onExited = () => {
+    exitedTimer = setTimeout(() => {
+      containerGone = true;
+      stream.destroy();
+    }, EXITED_GRACE_MS);
+  };
+  if (opts.containerExited?.aborted) onExited();
+  else opts.containerExited?.addEventListener('abort', onExited, { once: true });
 
   try {
     for await (const frames of demuxFrames(stream)) {
       for (const f of frames) (f.stream === 'stderr' ? stderr : stdout).push(f.payload);
     }
   } catch (err) {
-    if (!stopped) throw err;
+    if (!stopped && !containerGone) throw err;
   } finally {
     clearTimeout(timer);
+    clearTimeout(exitedTimer);
     opts.signal?.removeEventListener('abort', onAbort);
+    opts.containerExited?.removeEventListener('abort', onExited);
   }
   await killing;
   clearTimeout(giveUp);
+  if (containerGone && !stopped) {
+    throw new FailedPreconditionError(`container ${containerId} exited while ${JSON.stringify(cmd)} ran: the command did not finish`);
+  }
   if (stopped) {
     const secs = opts.timeoutMs / 1000;
     throw new DeadlineExceededError(

@@ -250,7 +250,18 @@ export class DockerPodRuntime implements PodRuntime, SandboxResourcesRecorder {
 
   execSync(id: string, cmd: string[], timeoutSeconds: number, signal?: AbortSignal): Promise<ExecSyncResult> {
     const { docker, logger } = this.opts;
-    return this.withRunning(id, (record) => execSync(docker, logger, record.id, cmd, { timeoutMs: timeoutSeconds * 1000, signal }));
+    return this.withRunning(id, async (record) => {
+      const exited = new AbortController();
+      const onEvent = (e: DockerContainerEvent) => {
+        if (e.id === record.id && (e.action === 'die' || e.action === 'destroy')) exited.abort();
+      };
+      this.live.emitter.on('event', onEvent);
+      try {
+        return await execSync(docker, logger, record.id, cmd, { timeoutMs: timeoutSeconds * 1000, signal, containerExited: exited.signal });
+      } finally {
+        this.live.emitter.off('event', onEvent);
+      }
+    });
   }
 
   /** Under the container's lock: a Remove finishing meanwhile must not be undone by our record write. */

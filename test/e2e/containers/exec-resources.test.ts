@@ -100,6 +100,22 @@ describe('ExecSync, UpdateContainerResources, OOMKilled', () => {
     expect((await exec(['true'])).exit_code).toBe(0);
   });
 
+  it('answers a command with no timeout soon after its container is stopped under it', async () => {
+    const victim = await s.run('victim', ['sleep', '3600']);
+    const started = Date.now();
+    const pending = s.t.call(s.t.runtime, 'ExecSync', { container_id: victim, cmd: ['sleep', '600'], timeout: '0' }).then(
+      (r: any) => ({ exitCode: r.exit_code as number }),
+      (err: any) => ({ code: err.code as number }),
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    await s.t.call(s.t.runtime, 'StopContainer', { container_id: victim, timeout: '0' });
+    const outcome = await pending;
+    // Killed with its container (137), or refused as the container exited: never a success, never a hang.
+    expect(outcome).not.toEqual({ exitCode: 0 });
+    if ('code' in outcome) expect(outcome.code).toBe(status.FAILED_PRECONDITION);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
   it('refuses bad requests and containers that do not run', async () => {
     await expect(exec([])).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     await expect(s.t.call(s.t.runtime, 'ExecSync', { container_id: 'f'.repeat(64), cmd: ['true'] })).rejects.toMatchObject({
