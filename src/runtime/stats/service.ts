@@ -85,9 +85,14 @@ async function inSlices<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<
 /** How long a cgroup reading may be handed to a container-stats call. */
 const READING_REUSE_MS = 1000;
 
-/** Caches of containers not sampled for this long are dropped. */
-const FORGET_AFTER_MS = 5 * 60_000;
-const SWEEP_EVERY_MS = 60_000;
+/**
+ * Caches of containers not sampled for this long are dropped (removed ones: the kubelet
+ * asks for every live container every 10-15 s). A minute, not five: across 110-pod
+ * churn cycles the entries of removed containers were what the shim's RSS still
+ * carried from one cycle into the next.
+ */
+const FORGET_AFTER_MS = 60_000;
+const SWEEP_EVERY_MS = 30_000;
 
 export class StatsService {
   private readonly targets: TargetCache;
