@@ -279,6 +279,7 @@ export async function startContainerdProcess(o) {
 
   return {
     pid: child.pid,
+    address: `unix://${p.socket}`,
     call,
     stop,
     /** RSS of the containerd-shim-runc-v2 processes serving our pods, summed, in MB. */

@@ -34,6 +34,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, r
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { credentials } from '@grpc/grpc-js';
 import { loadCriPackage } from '../dist/cri/proto.js';
@@ -388,6 +389,7 @@ async function startShimProcess() {
   }
   return {
     pid: child.pid,
+    address: `unix://${sock}`,
     metricsPort,
     call,
     stop: async () => {
@@ -472,25 +474,27 @@ async function shimCycle(shim, cycle, loop, control) {
   const running = [];
   let stopLoad = false;
   let paused = false;
+  // Relists run in a worker thread of their own (bench/relist-worker.mjs): timed here,
+  // they would also count this thread's own stalls.
+  const relists = [];
+  const relister = new Worker(new URL('./relist-worker.mjs', import.meta.url), { workerData: { address: shim.address } });
+  const relisterDone = new Promise((resolve, reject) => {
+    relister.on('message', (m) => {
+      if (m === 'stopped') resolve();
+      else if (m.error) failed('relist', { message: m.error });
+      else relists.push(m);
+    });
+    relister.on('error', reject);
+  });
+  const setPaused = (p) => {
+    paused = p;
+    relister.postMessage(p ? 'pause' : 'resume');
+  };
   const loadLoops = [
-    (async () => {
-      while (!stopLoad) {
-        const t = sleep(1000);
-        if (paused) {
-          await t;
-          continue;
-        }
-        try {
-          await timed(f.relist, async () => {
-            await call('ListPodSandbox', {});
-            await call('ListContainers', {});
-          });
-        } catch (err) {
-          failed('relist', err);
-        }
-        await t;
-      }
-    })(),
+    relisterDone.then(async () => {
+      await relister.terminate();
+      for (const r of relists) f.relist.push(r.ms);
+    }),
     (async () => {
       while (!stopLoad) {
         const t = sleep(5000);
@@ -555,15 +559,15 @@ async function shimCycle(shim, cycle, loop, control) {
   const sideRssUp = shim.sideRss?.() ?? NaN;
   const tHoldEnd = Date.now();
   // Only what was answered while all N pods were up.
-  const relistUp = f.relist.slice(marks.relist);
+  const relistUp = relists.filter((r) => r.at >= tUp && r.at <= tHoldEnd).map((r) => r.ms);
   const execUp = f.exec.slice(marks.exec);
   const statsUp = f.stats.slice(marks.stats);
   await loop.poll();
   // The load pauses (its loops skip their turns) while the CPU per call is measured.
-  paused = true;
+  setPaused(true);
   await sleep(1000);
   const cpuPer = await cpuPerCall(shim, running);
-  paused = false;
+  setPaused(false);
   const teardownMs = await pool(n, opts.workers, async (i) => {
     const t0 = now();
     running.splice(running.indexOf(apps[i]), 1);
@@ -572,6 +576,7 @@ async function shimCycle(shim, cycle, loop, control) {
     f.teardown.push(now() - t0);
   });
   stopLoad = true;
+  relister.postMessage('stop');
   running.length = 0;
   await Promise.all(loadLoops);
   await sleep(2000);
