@@ -159,8 +159,9 @@ export async function stopContainer(deps: ContainerDeps, id: string, timeoutSeco
   if (!record) return;
   // Seen to exit already (an earlier Stop refreshed the view, or Docker's die event did): nothing to stop.
   if (deps.live.get(record.id)?.state === 'exited') return;
+  const stopIssuedAt = Date.now();
   await ignoreGoneOrDone(deps.docker.getContainer(record.id).stop({ t: Math.max(0, Math.floor(timeoutSeconds)) }));
-  await deps.live.refresh(record.id);
+  await deps.live.refreshAfterStop(record.id, stopIssuedAt);
 }
 
 export async function removeContainer(deps: ContainerDeps, id: string): Promise<void> {

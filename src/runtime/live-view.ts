@@ -28,6 +28,8 @@ export class LiveView {
   /** Sequence number → when it was taken (Unix ms), while its inspect is in flight. */
   private readonly markedAt = new Map<number, number>();
   private seq = 0;
+  /** Per id, the newest refresh still waiting on its inspect, and when (Unix ms) it was issued. */
+  private readonly inflight = new Map<string, { at: number; read: Promise<ContainerLiveState | undefined> }>();
   /** Containers Docker sent an `oom` event for (see afterOomEvent). */
   private readonly oomKilled = new Set<string>();
   /** Events are handled one at a time, so subscribers see them in Docker's order. */
@@ -92,7 +94,32 @@ export class LiveView {
    * bookkeeping read must not turn their success into an error (the next event or
    * reconcile corrects the view).
    */
-  async refresh(id: string): Promise<ContainerLiveState | undefined> {
+  refresh(id: string): Promise<ContainerLiveState | undefined> {
+    const at = Date.now();
+    const read = this.read(id);
+    this.inflight.set(id, { at, read });
+    void read.finally(() => {
+      if (this.inflight.get(id)?.read === read) this.inflight.delete(id);
+    });
+    return read;
+  }
+
+  /**
+   * The state after our own Docker stop of `id` returned. A refresh already under way that
+   * a die event started was issued after the exit, so its answer is the one a new inspect
+   * would give: wait for it instead (under load the event often comes before the stop's
+   * answer, and each teardown paid two inspects for one exit).
+   */
+  refreshAfterStop(id: string, stopIssuedAt: number): Promise<ContainerLiveState | undefined> {
+    const pending = this.inflight.get(id);
+    if (pending && this.exitReads.has(pending.read) && pending.at >= stopIssuedAt) return pending.read;
+    return this.refresh(id);
+  }
+
+  /** Refreshes a die event started (see refreshAfterStop). */
+  private readonly exitReads = new WeakSet<Promise<ContainerLiveState | undefined>>();
+
+  private async read(id: string): Promise<ContainerLiveState | undefined> {
     const mySeq = this.mark();
     let state: ContainerLiveState | undefined;
     try {
@@ -118,6 +145,13 @@ export class LiveView {
     const at = this.readAt.get(event.id);
     const eventMs = Number(event.timeNano) / 1e6;
     return at !== undefined && eventMs > 0 && at > eventMs;
+  }
+
+  /** A refresh under way that was issued after `event` happened (so it will show it), if any. */
+  private readUnderWaySince(event: DockerContainerEvent): Promise<ContainerLiveState | undefined> | undefined {
+    const pending = this.inflight.get(event.id);
+    const eventMs = Number(event.timeNano) / 1e6;
+    return pending && eventMs > 0 && pending.at > eventMs ? pending.read : undefined;
   }
 
   /**
@@ -200,7 +234,16 @@ export class LiveView {
         // Always re-applied: dockerd 20.10's own inspect may miss OOMKilled (see afterOomEvent).
         this.oomKilled.add(event.id);
         await this.refresh(event.id);
-      } else if (!this.seenSince(event)) await this.refresh(event.id);
+      } else if (!this.seenSince(event)) {
+        // Handled after the view holds what the event says: subscribers read it.
+        const underWay = this.readUnderWaySince(event);
+        if (underWay) await underWay;
+        else {
+          const read = this.refresh(event.id);
+          if (event.action === 'die') this.exitReads.add(read);
+          await read;
+        }
+      }
     } catch (err) {
       this.logger.warn({ id: event.id, err: (err as Error).message }, 'cannot refresh container after event');
     }

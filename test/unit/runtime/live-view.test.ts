@@ -81,6 +81,37 @@ describe('LiveView', () => {
     expect(view.get('q')).toBeUndefined();
   });
 
+  it('shares one inspect between a die event and our own read after a stop, in either order', async () => {
+    const states = new Map([['w', inspectState('running', 5)]]);
+    const { docker, calls } = fakeDocker(states);
+    const view = new LiveView(docker, silentLogger, 'test');
+    await view.refresh('w');
+    expect(calls).toHaveLength(1);
+    // The die event is handled while our stop call is still waiting on Docker.
+    const stopIssuedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 5));
+    states.set('w', { ...inspectState('exited'), ExitCode: 3 } as any);
+    const handled = (view as any).onEvent(event('w', 'die', Date.now() - 1));
+    const after = await view.refreshAfterStop('w', stopIssuedAt);
+    await handled;
+    expect(calls).toHaveLength(2);
+    expect(after).toMatchObject({ state: 'exited', exitCode: 3 });
+    // Our read first, the event after it: the event waits for that read, no inspect of its own.
+    states.set('w', inspectState('running', 6));
+    await view.refresh('w');
+    const stop2 = Date.now();
+    await new Promise((r) => setTimeout(r, 5));
+    states.set('w', inspectState('exited'));
+    const ours = view.refreshAfterStop('w', stop2);
+    const dieAt = stop2 + 1;
+    const seen: string[] = [];
+    view.emitter.on('event', () => seen.push(view.get('w')!.state));
+    await (view as any).onEvent(event('w', 'die', dieAt));
+    await ours;
+    expect(calls).toHaveLength(4);
+    expect(seen).toEqual(['exited']);
+  });
+
   it('drops the tombstones of removed containers after a minute, not before', () => {
     const { docker } = fakeDocker(new Map());
     const view = new LiveView(docker, silentLogger, 'test');
