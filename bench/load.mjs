@@ -133,6 +133,12 @@ function cpuSec(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
+/** The machine's CPU jiffies (all, and stolen by the hypervisor) from /proc/stat. */
+function cpuJiffies() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { total: f.slice(0, 8).reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+}
+
 function rssMb(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -533,6 +539,7 @@ async function shimCycle(shim, cycle, loop, control) {
   ];
   const rssIdle = rssMb(shim.pid);
   const cpuStart = cpuSec(shim.pid);
+  const jiffiesStart = cpuJiffies();
   const tStart = Date.now();
   const startMs = await pool(n, opts.workers, async (i) => {
     const config = podConfig(i, cycle);
@@ -582,6 +589,9 @@ async function shimCycle(shim, cycle, loop, control) {
   await sleep(2000);
   const rssAfter = rssMb(shim.pid);
   const cpu = cpuSec(shim.pid) - cpuStart;
+  const jiffiesEnd = cpuJiffies();
+  // A VM's stolen CPU is time no process here could run: a noisy host shows up here first.
+  const stealPct = (100 * (jiffiesEnd.steal - jiffiesStart.steal)) / Math.max(1, jiffiesEnd.total - jiffiesStart.total);
   // containerd's Status has no `memory` entry: its heap figures stay NaN.
   const memAfter = await call('Status', { verbose: true }).then((st) => JSON.parse(st.info?.memory ?? '{}')).catch(() => ({}));
   const heapAfter = memAfter.heapUsed / 1048576;
@@ -591,7 +601,7 @@ async function shimCycle(shim, cycle, loop, control) {
   const loopUp = loop.between(tUp, tHoldEnd + 5000);
   const loopAll = loop.between(tStart, Date.now());
   const controlUp = control.between(tUp, tHoldEnd + 5000);
-  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, heapAfter, heapTotalAfter, cpu, helperRssUp, sideRssUp, relistUp, execUp, statsUp, loopUp, loopAll, controlUp, cpuPer };
+  return { ...f, startMs, teardownMs, rssIdle, rssUp, rssAfter, heapAfter, heapTotalAfter, cpu, helperRssUp, sideRssUp, relistUp, execUp, statsUp, loopUp, loopAll, controlUp, cpuPer, stealPct };
 }
 
 /** Windows pooled: the smallest threshold at most 1 % of the samples exceed, and the share above 10 ms. */
@@ -653,6 +663,7 @@ function table(raw, shimCycles, ctrd) {
   row('event-loop delay p99 ms (pods up, median 5s)', NaN, median(s.loopUp.map((w) => w.p99)), '', undefined);
   row('  idle control node, same windows', NaN, median(s.controlUp.map((w) => w.p99)), '', undefined);
   row('event-loop delay p99 ms (whole cycle, worst)', NaN, loopP99All, '', undefined);
+  row('CPU stolen by the hypervisor during the cycle, %', NaN, s.stealPct, '', undefined, 2);
   row(`runtime CPU ms per relist, ${n} pods (load paused)`, NaN, s.cpuPer.relist, '', undefined, 2);
   row('runtime CPU ms per ExecSync', NaN, s.cpuPer.exec, '', undefined, 2);
   row(`runtime CPU ms per stats (both calls), ${n} pods`, NaN, s.cpuPer.stats, '', undefined, 2);
