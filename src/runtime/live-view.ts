@@ -28,8 +28,11 @@ export class LiveView {
   /** Sequence number → when it was taken (Unix ms), while its inspect is in flight. */
   private readonly markedAt = new Map<number, number>();
   private seq = 0;
-  /** Per id, the newest refresh still waiting on its inspect, and when (Unix ms) it was issued. */
-  private readonly inflight = new Map<string, { at: number; read: Promise<ContainerLiveState | undefined> }>();
+  /**
+   * Per id, the newest refresh still waiting on its inspect: when (Unix ms) it was issued,
+   * and whether a die event started it (see refreshAfterStop).
+   */
+  private readonly inflight = new Map<string, { at: number; read: Promise<ContainerLiveState | undefined>; afterDie: boolean }>();
   /** Containers Docker sent an `oom` event for (see afterOomEvent). */
   private readonly oomKilled = new Set<string>();
   /** Events are handled one at a time, so subscribers see them in Docker's order. */
@@ -94,10 +97,10 @@ export class LiveView {
    * bookkeeping read must not turn their success into an error (the next event or
    * reconcile corrects the view).
    */
-  refresh(id: string): Promise<ContainerLiveState | undefined> {
+  refresh(id: string, afterDie = false): Promise<ContainerLiveState | undefined> {
     const at = Date.now();
     const read = this.read(id);
-    this.inflight.set(id, { at, read });
+    this.inflight.set(id, { at, read, afterDie });
     void read.finally(() => {
       if (this.inflight.get(id)?.read === read) this.inflight.delete(id);
     });
@@ -112,12 +115,9 @@ export class LiveView {
    */
   refreshAfterStop(id: string, stopIssuedAt: number): Promise<ContainerLiveState | undefined> {
     const pending = this.inflight.get(id);
-    if (pending && this.exitReads.has(pending.read) && pending.at >= stopIssuedAt) return pending.read;
+    if (pending?.afterDie && pending.at >= stopIssuedAt) return pending.read;
     return this.refresh(id);
   }
-
-  /** Refreshes a die event started (see refreshAfterStop). */
-  private readonly exitReads = new WeakSet<Promise<ContainerLiveState | undefined>>();
 
   private async read(id: string): Promise<ContainerLiveState | undefined> {
     const mySeq = this.mark();
@@ -236,13 +236,7 @@ export class LiveView {
         await this.refresh(event.id);
       } else if (!this.seenSince(event)) {
         // Handled after the view holds what the event says: subscribers read it.
-        const underWay = this.readUnderWaySince(event);
-        if (underWay) await underWay;
-        else {
-          const read = this.refresh(event.id);
-          if (event.action === 'die') this.exitReads.add(read);
-          await read;
-        }
+        await (this.readUnderWaySince(event) ?? this.refresh(event.id, event.action === 'die'));
       }
     } catch (err) {
       this.logger.warn({ id: event.id, err: (err as Error).message }, 'cannot refresh container after event');

@@ -252,14 +252,13 @@ export class DockerPodRuntime implements PodRuntime, SandboxResourcesRecorder {
     const { docker, logger } = this.opts;
     return this.withRunning(id, async (record) => {
       const exited = new AbortController();
-      const onEvent = (e: DockerContainerEvent) => {
-        if (e.id === record.id && (e.action === 'die' || e.action === 'destroy')) exited.abort();
-      };
-      this.live.emitter.on('event', onEvent);
+      const unsubscribe = this.subscribe((e) => {
+        if (e.id === record.id && (e.type === 'stopped' || e.type === 'deleted')) exited.abort();
+      });
       try {
         return await execSync(docker, logger, record.id, cmd, { timeoutMs: timeoutSeconds * 1000, signal, containerExited: exited.signal });
       } finally {
-        this.live.emitter.off('event', onEvent);
+        unsubscribe();
       }
     });
   }
